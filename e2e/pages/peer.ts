@@ -1,0 +1,92 @@
+// A bare page that joins one room and records what it sees, for the end-to-end tests and benchmarks. The test reads
+// `window.synodTest`; it never tells the peers about each other.
+import { createPeer, type Member, type PresenceChange } from '../../src/index.js'
+
+interface Recorded {
+  peerId: string
+  /** performance.now() when the page's script started, and when each milestone happened. */
+  marks: Record<string, number>
+  /** Wall-clock times (performance.timeOrigin + now) of presence changes received, by sender and value. */
+  presence: Array<{ from: string; value: unknown; at: number }>
+  events: Array<{ type: string; id: string; at: number }>
+  errors: string[]
+}
+
+declare global {
+  interface Window {
+    synodTest: {
+      ready: Promise<void>
+      recorded: Recorded
+      members(): Member[]
+      setPresence(value: unknown): void
+      getPresence(id: string): unknown
+      stats(): unknown
+      leave(): Promise<void>
+      status(): string
+    }
+  }
+}
+
+const params = new URLSearchParams(location.search)
+const roomId = params.get('room') ?? 'e2e'
+const name = params.get('name') ?? ''
+const bootstrapUrl = params.get('bootstrap')
+const recorded: Recorded = { peerId: '', marks: { script: performance.now() }, presence: [], events: [], errors: [] }
+const statusEl = document.getElementById('status')
+const wall = (): number => performance.timeOrigin + performance.now()
+
+window.addEventListener('error', (e) => recorded.errors.push(String(e.error ?? e.message)))
+window.addEventListener('unhandledrejection', (e) => recorded.errors.push(String(e.reason)))
+
+async function start(): Promise<void> {
+  const bootstrap: string[] = []
+  if (bootstrapUrl !== null) {
+    const res = await fetch(bootstrapUrl)
+    const body = (await res.json()) as { multiaddrs: string[] }
+    bootstrap.push(...body.multiaddrs)
+  }
+  const peer = await createPeer({ bootstrap, name })
+  recorded.peerId = peer.id
+  recorded.marks.created = performance.now()
+  peer.on('status', (s) => {
+    if (s === 'online') recorded.marks.online ??= performance.now()
+  })
+  const room = await peer.join(roomId)
+  recorded.marks.joined = performance.now()
+  const expected = Number(params.get('expect') ?? '0')
+  const check = (m: Member): void => {
+    if (m.direct) recorded.marks.firstDirect ??= performance.now()
+    const direct = room.members().filter((x) => x.direct).length
+    if (expected > 0 && direct >= expected) recorded.marks.fullMesh ??= performance.now()
+    if (statusEl !== null) statusEl.textContent = `members ${room.members().length}, direct ${direct}`
+  }
+  for (const type of ['member:join', 'member:leave', 'member:update'] as const) {
+    room.on(type, (m) => {
+      recorded.events.push({ type, id: m.id, at: wall() })
+      check(m)
+    })
+  }
+  room.presence.on('change', (c: PresenceChange) => {
+    if (!c.local) recorded.presence.push({ from: c.peerId, value: c.value, at: wall() })
+  })
+  window.synodTest.members = () => room.members()
+  window.synodTest.setPresence = (v) => room.presence.set(v)
+  window.synodTest.getPresence = (id) => room.presence.get(id)
+  window.synodTest.stats = () => room.stats()
+  window.synodTest.leave = () => room.leave()
+  window.synodTest.status = () => peer.status
+}
+
+window.synodTest = {
+  ready: start(),
+  recorded,
+  members: () => [],
+  setPresence: () => {
+    throw new Error('not joined yet')
+  },
+  getPresence: () => undefined,
+  stats: () => ({}),
+  leave: async () => {},
+  status: () => 'offline',
+}
+window.synodTest.ready.catch((err: unknown) => recorded.errors.push(String(err)))

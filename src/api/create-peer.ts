@@ -1,0 +1,56 @@
+/**
+ * createPeer: builds and starts a peer. Local-first: it resolves without any network, then keeps trying the bootstrap
+ * relays in the background (with backoff), and reports how that goes through `peer.status`.
+ */
+import { multiaddr } from '@multiformats/multiaddr'
+import { InvalidOptionError, PeerClosedError, throwIfAborted } from '../errors.js'
+import { MetricsRegistry } from '../metrics/index.js'
+import { realRandom } from '../runtime/index.js'
+import { createSynodLibp2p, isLocalAddress } from '../transport/create-node.js'
+import { parseBootstrap, RelayConnector } from '../transport/relay-connector.js'
+import { validatePeerOptions, type PeerOptions } from './options.js'
+import { Peer } from './peer.js'
+
+export async function createPeer(options: PeerOptions = {}): Promise<Peer> {
+  validatePeerOptions(options)
+  throwIfAborted(options.signal)
+  const bootstrap = parseBootstrap(options.bootstrap ?? [])
+  const allowPrivateAddresses =
+    options.allowPrivateAddresses ?? bootstrap.some((a) => isLocalAddress(multiaddr(a.toString())))
+  if (!allowPrivateAddresses) {
+    const local = bootstrap.find((a) => isLocalAddress(a))
+    if (local !== undefined) {
+      throw new InvalidOptionError(
+        `bootstrap address ${local.toString()} is local or plain ws:// but allowPrivateAddresses is false`,
+      )
+    }
+  }
+  const dialTimeoutMs = options.dialTimeoutMs ?? 5000
+  const metrics = new MetricsRegistry()
+  const node = await createSynodLibp2p({
+    iceServers: options.iceServers ?? [],
+    allowPrivateAddresses,
+    dialTimeoutMs,
+  })
+  const relays = new RelayConnector(node, bootstrap, {
+    initialBackoffMs: 250,
+    maxBackoffMs: 30_000,
+    dialTimeoutMs,
+    random: realRandom,
+    metrics,
+  })
+  const peer = new Peer({ node, relays, name: options.name ?? '', dialTimeoutMs, metrics })
+  if (options.signal !== undefined) {
+    options.signal.addEventListener('abort', () => void peer.close(), { once: true })
+    if (options.signal.aborted) {
+      await peer.close()
+      throw new PeerClosedError('createPeer was aborted')
+    }
+  }
+  if (typeof globalThis.addEventListener === 'function' && typeof document !== 'undefined') {
+    // A closing tab says goodbye so the others drop it at once instead of after the member timeout.
+    globalThis.addEventListener('pagehide', () => peer.leaveAllNow())
+  }
+  relays.start()
+  return peer
+}

@@ -1,0 +1,96 @@
+/**
+ * The options of createPeer and join, with their defaults, and their validation: a wrong option fails at once with
+ * an InvalidOptionError that names it, rather than later with something obscure.
+ */
+import { InvalidOptionError } from '../errors.js'
+import { DEFAULT_ROOM_OPTIONS, type RoomOptions } from '../room/room-session.js'
+
+/** A storage backend for documents and consensus state (used by documents and ordering). */
+export type StorageOption = 'indexeddb' | 'memory' | { readonly kind: string }
+
+export interface PeerOptions {
+  /** Relay multiaddrs, each ending in `/p2p/<relay id>`. Default none: the peer works alone until given one. */
+  readonly bootstrap?: readonly string[]
+  /** Name shown to the other members. Default `''`. At most 128 characters. */
+  readonly name?: string
+  /**
+   * STUN/TURN servers for WebRTC. Default none: host candidates only, which connect browsers on one machine or one
+   * LAN. Peers behind different NATs need at least a STUN server, and a TURN server for symmetric NATs.
+   */
+  readonly iceServers?: readonly RTCIceServer[]
+  /** Where documents and consensus state are kept. Default `'indexeddb'` in browsers, `'memory'` elsewhere. */
+  readonly storage?: StorageOption
+  /**
+   * Allow dialling loopback and private-range addresses and plain `ws://`. Browsers refuse them by default. Default:
+   * true when a bootstrap address is itself such an address (you pointed the peer at a local relay), else false.
+   */
+  readonly allowPrivateAddresses?: boolean
+  /** A WebRTC or relay dial that takes longer than this is abandoned and retried, in ms. Default 5000. */
+  readonly dialTimeoutMs?: number
+  /** Aborting it closes the peer (and rejects createPeer if it is still starting). */
+  readonly signal?: AbortSignal
+}
+
+export interface JoinOptions extends Partial<RoomOptions> {
+  readonly signal?: AbortSignal
+}
+
+const ROOM_ID = /^[\w.:~-]{1,128}$/u
+
+export function validateRoomId(roomId: unknown): string {
+  if (typeof roomId !== 'string' || !ROOM_ID.test(roomId)) {
+    throw new InvalidOptionError(
+      `room id must be 1 to 128 characters of letters, digits, '_', '.', ':', '~' or '-', got ${JSON.stringify(roomId)}`,
+    )
+  }
+  return roomId
+}
+
+function positive(name: string, value: unknown, fallback: number, { min = 1, max = 3_600_000 } = {}): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new InvalidOptionError(`${name} must be a number from ${min} to ${max}, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+export function resolveRoomOptions(options: JoinOptions): RoomOptions {
+  const d = DEFAULT_ROOM_OPTIONS
+  const heartbeatIntervalMs = positive('heartbeatIntervalMs', options.heartbeatIntervalMs, d.heartbeatIntervalMs, {
+    min: 50,
+  })
+  const memberTimeoutMs = positive('memberTimeoutMs', options.memberTimeoutMs, d.memberTimeoutMs, { min: 100 })
+  if (memberTimeoutMs <= heartbeatIntervalMs * 2) {
+    throw new InvalidOptionError(
+      `memberTimeoutMs (${memberTimeoutMs}) must exceed twice heartbeatIntervalMs (${heartbeatIntervalMs})`,
+    )
+  }
+  return {
+    heartbeatIntervalMs,
+    memberTimeoutMs,
+    presenceThrottleMs: positive('presenceThrottleMs', options.presenceThrottleMs, d.presenceThrottleMs, { min: 0 }),
+    maxPresenceBytes: positive('maxPresenceBytes', options.maxPresenceBytes, d.maxPresenceBytes, { max: 60 * 1024 }),
+    inboundRatePerSecond: positive('inboundRatePerSecond', options.inboundRatePerSecond, d.inboundRatePerSecond, {
+      max: 100_000,
+    }),
+  }
+}
+
+export function validatePeerOptions(options: PeerOptions): void {
+  if (options.bootstrap !== undefined && !Array.isArray(options.bootstrap)) {
+    throw new InvalidOptionError('bootstrap must be an array of multiaddr strings')
+  }
+  if (options.name !== undefined && (typeof options.name !== 'string' || options.name.length > 128)) {
+    throw new InvalidOptionError('name must be a string of at most 128 characters')
+  }
+  const storage = options.storage
+  if (
+    storage !== undefined &&
+    storage !== 'indexeddb' &&
+    storage !== 'memory' &&
+    (typeof storage !== 'object' || storage === null)
+  ) {
+    throw new InvalidOptionError(`storage must be 'indexeddb', 'memory' or a StorageAdapter, got ${JSON.stringify(storage)}`)
+  }
+  positive('dialTimeoutMs', options.dialTimeoutMs, 5000, { min: 100, max: 120_000 })
+}

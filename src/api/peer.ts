@@ -1,0 +1,141 @@
+/**
+ * api/: createPeer, Peer, Room and the handles: the only public surface (re-exported by src/index.ts). It may import
+ * every layer. This file: the Peer, which owns the libp2p node, the relay connections and the dialler that its rooms
+ * share.
+ */
+import { PeerClosedError, RoomClosedError, throwIfAborted } from '../errors.js'
+import { Emitter } from '../events.js'
+import { MetricsRegistry } from '../metrics/index.js'
+import { realClock, realRandom, realTimer } from '../runtime/index.js'
+import { RoomSession } from '../room/room-session.js'
+import type { SynodLibp2p } from '../transport/create-node.js'
+import { PeerDialer } from '../transport/peer-dialer.js'
+import type { RelayConnector } from '../transport/relay-connector.js'
+import { resolveRoomOptions, validateRoomId, type JoinOptions } from './options.js'
+import { Room } from './room.js'
+
+export type PeerStatus = 'offline' | 'connecting' | 'online'
+
+export interface PeerEvents extends Record<string, unknown> {
+  status: PeerStatus
+}
+
+export interface PeerParts {
+  readonly node: SynodLibp2p
+  readonly relays: RelayConnector
+  readonly name: string
+  readonly dialTimeoutMs: number
+  readonly metrics: MetricsRegistry
+}
+
+export class Peer {
+  private readonly events = new Emitter<PeerEvents>()
+  private readonly rooms = new Map<string, Room>()
+  private readonly dialer: PeerDialer
+  private currentStatus: PeerStatus = 'offline'
+  private closing: Promise<void> | undefined
+
+  constructor(private readonly parts: PeerParts) {
+    this.dialer = new PeerDialer(parts.node, {
+      dialTimeoutMs: parts.dialTimeoutMs,
+      initialBackoffMs: 250,
+      maxBackoffMs: 15_000,
+      yieldMs: 1_000,
+      random: realRandom,
+      metrics: parts.metrics,
+    })
+    const update = (): void => this.updateStatus()
+    for (const e of ['connection:open', 'connection:close'] as const) parts.node.addEventListener(e, update)
+    parts.relays.on('relay:dialing', update)
+    parts.relays.on('relay:dial-failed', update)
+    parts.relays.on('relay:connect', update)
+    parts.relays.on('relay:disconnect', update)
+  }
+
+  /** This peer's id (a libp2p peer id), as the other members see it. */
+  get id(): string {
+    return this.parts.node.peerId.toString()
+  }
+
+  get name(): string {
+    return this.parts.name
+  }
+
+  /** `online`: connected to a relay or another peer; `connecting`: trying to; `offline`: neither (retrying later). */
+  get status(): PeerStatus {
+    return this.currentStatus
+  }
+
+  on<K extends keyof PeerEvents>(event: K, listener: (payload: PeerEvents[K]) => void): () => void {
+    return this.events.on(event, listener)
+  }
+
+  /**
+   * Joins a room (or returns the handle already open for it). Resolves at once, offline too: members appear as they
+   * are found. Throws InvalidOptionError for a bad room id or option.
+   */
+  async join(roomId: string, options: JoinOptions = {}): Promise<Room> {
+    validateRoomId(roomId)
+    if (this.closing !== undefined) throw new PeerClosedError('the peer was closed')
+    throwIfAborted(options.signal)
+    const existing = this.rooms.get(roomId)
+    if (existing !== undefined) return existing
+    const session = new RoomSession(
+      roomId,
+      {
+        node: this.parts.node,
+        relays: this.parts.relays,
+        dialer: this.dialer,
+        metrics: this.parts.metrics,
+        clock: realClock,
+        timer: realTimer,
+        random: realRandom,
+        name: this.parts.name,
+      },
+      resolveRoomOptions(options),
+    )
+    const room = new Room(session, (r) => {
+      if (this.rooms.get(roomId) === r) this.rooms.delete(roomId)
+    })
+    this.rooms.set(roomId, room)
+    session.start()
+    return room
+  }
+
+  /** Rooms currently joined. */
+  joined(): Room[] {
+    return [...this.rooms.values()]
+  }
+
+  /** Leaves every room and stops the node; every pending call rejects. Idempotent. */
+  async close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all([...this.rooms.values()].map(async (r) => r.leave()))
+      this.dialer.stop()
+      this.parts.relays.stop()
+      await this.parts.node.stop()
+      this.setStatus('offline')
+      this.events.clear()
+    })()
+    return this.closing
+  }
+
+  /** Leaves every room synchronously, for `pagehide`: the goodbyes go out before the page is gone. */
+  leaveAllNow(): void {
+    for (const room of this.rooms.values()) void room.leave().catch((err: unknown) => {
+      if (!(err instanceof RoomClosedError)) throw err
+    })
+  }
+
+  private updateStatus(): void {
+    if (this.closing !== undefined) return
+    const connected = this.parts.node.getConnections().length > 0
+    this.setStatus(connected ? 'online' : this.parts.relays.isDialing ? 'connecting' : 'offline')
+  }
+
+  private setStatus(status: PeerStatus): void {
+    if (status === this.currentStatus) return
+    this.currentStatus = status
+    this.events.emit('status', status)
+  }
+}

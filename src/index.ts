@@ -1,0 +1,30 @@
+/**
+ * Synod's public surface for browsers (and any runtime with WebRTC): createPeer, the handles, the error classes.
+ * Nothing else is public; import only from here (or from 'synod/node' for the relay).
+ */
+export { createPeer } from './api/create-peer.js'
+export type { PeerOptions, JoinOptions, StorageOption } from './api/options.js'
+export { Peer, type PeerStatus, type PeerEvents } from './api/peer.js'
+export {
+  Room,
+  Presence,
+  type RoomEvents,
+  type Member,
+  type MemberRole,
+  type MemberState,
+  type PresenceChange,
+  type RoomStats,
+} from './api/room.js'
+export type { MetricsSnapshot, HistogramSnapshot } from './metrics/index.js'
+export {
+  SynodError,
+  DecodeError,
+  MessageTooLargeError,
+  RoomClosedError,
+  PeerClosedError,
+  InvalidOptionError,
+  AbortError,
+  RateLimitedError,
+  NotCommittedError,
+  StorageQuotaError,
+} from './errors.js'

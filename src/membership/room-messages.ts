@@ -1,0 +1,103 @@
+/**
+ * Messages gossiped on a room's control topic (`synod/<room>/room/1`): heartbeats that say who is here, presence
+ * updates, and goodbyes. `[type][payload]`; the topic name carries the version. The sender is not in the payload:
+ * gossipsub signs every message, so the author is the message's authenticated `from`.
+ */
+import { DecodeError } from '../errors.js'
+import { Reader, Writer } from '../transport/wire.js'
+
+export const ROOM_LIMITS = {
+  /** Largest room control message accepted from the wire. */
+  maxMessageBytes: 64 * 1024,
+  maxNameLength: 128,
+  /** Default limit for one presence value, as UTF-8 JSON. */
+  defaultMaxPresenceBytes: 8 * 1024,
+} as const
+
+export type RoomMessage =
+  | {
+      readonly type: 'heartbeat'
+      /** Start time of the sender's session: a reloaded page is a new incarnation whose counters restart. */
+      readonly incarnation: number
+      readonly name: string
+      /** Version of the sender's current presence (0: none yet), so a receiver can tell it has missed one. */
+      readonly presenceVersion: number
+    }
+  | {
+      readonly type: 'presence'
+      readonly incarnation: number
+      readonly version: number
+      /** UTF-8 JSON of the presence value; `null` clears it. */
+      readonly json: string
+    }
+  | { readonly type: 'leave'; readonly incarnation: number }
+
+const CODES = { heartbeat: 1, presence: 2, leave: 3 } as const
+
+export function encodeRoomMessage(msg: RoomMessage): Uint8Array {
+  const w = new Writer()
+  w.u8(CODES[msg.type])
+  w.varuint(msg.incarnation)
+  switch (msg.type) {
+    case 'heartbeat':
+      w.string(msg.name)
+      w.varuint(msg.presenceVersion)
+      break
+    case 'presence':
+      w.varuint(msg.version)
+      w.string(msg.json)
+      break
+    case 'leave':
+      break
+  }
+  return w.finish()
+}
+
+/**
+ * Decodes and validates a room message. `maxPresenceBytes` is this room's limit; a larger presence value is rejected
+ * here, before it is parsed.
+ */
+export function decodeRoomMessage(
+  bytes: Uint8Array,
+  maxPresenceBytes: number = ROOM_LIMITS.defaultMaxPresenceBytes,
+): RoomMessage {
+  if (bytes.length > ROOM_LIMITS.maxMessageBytes) {
+    throw new DecodeError(`room message of ${bytes.length} bytes exceeds ${ROOM_LIMITS.maxMessageBytes}`)
+  }
+  const r = new Reader(bytes, { maxBytes: ROOM_LIMITS.maxMessageBytes })
+  const type = r.u8()
+  const incarnation = r.varuint()
+  let msg: RoomMessage
+  switch (type) {
+    case CODES.heartbeat: {
+      const name = r.string()
+      if (name.length > ROOM_LIMITS.maxNameLength) {
+        throw new DecodeError(`member name of ${name.length} characters exceeds ${ROOM_LIMITS.maxNameLength}`)
+      }
+      msg = { type: 'heartbeat', incarnation, name, presenceVersion: r.varuint() }
+      break
+    }
+    case CODES.presence: {
+      const version = r.varuint()
+      const json = r.string()
+      const size = new TextEncoder().encode(json).length
+      if (size > maxPresenceBytes) {
+        throw new DecodeError(`presence value of ${size} bytes exceeds the room's limit of ${maxPresenceBytes}`)
+      }
+      try {
+        JSON.parse(json)
+      } catch (err) {
+        throw new DecodeError('presence value is not valid JSON', { cause: err })
+      }
+      msg = { type: 'presence', incarnation, version, json }
+      break
+    }
+    case CODES.leave:
+      msg = { type: 'leave', incarnation }
+      break
+    default:
+      throw new DecodeError(`unknown room message type ${type}`)
+  }
+  r.expectEnd()
+  return msg
+}

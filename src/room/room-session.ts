@@ -1,0 +1,293 @@
+/**
+ * room/: wires one room together (discovery, direct connections, the member table, presence) for one room id. It may
+ * import every layer below api/. This file: the session a Room handle drives, from join to leave.
+ */
+import type { Message } from '@libp2p/gossipsub'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { DecodeError, RoomClosedError } from '../errors.js'
+import { Emitter } from '../events.js'
+import { MemberTable, type Member, type MemberChange } from '../membership/member-table.js'
+import { PresenceState } from '../membership/presence.js'
+import { decodeRoomMessage, encodeRoomMessage, type RoomMessage } from '../membership/room-messages.js'
+import type { MetricsRegistry, MetricsSnapshot } from '../metrics/index.js'
+import type { Clock, Random, Timer } from '../runtime/index.js'
+import type { SynodLibp2p } from '../transport/create-node.js'
+import type { PeerDialer } from '../transport/peer-dialer.js'
+import { TokenBucket } from '../transport/token-bucket.js'
+import type { RelayConnector } from '../transport/relay-connector.js'
+import { RoomDiscovery } from '../transport/rendezvous/client.js'
+
+export interface RoomOptions {
+  /** Interval between two heartbeats that tell the room we are here, in ms. Default 1000. */
+  readonly heartbeatIntervalMs: number
+  /** A member not heard from for this long is dropped from the member list, in ms. Default 5000. */
+  readonly memberTimeoutMs: number
+  /** Minimum interval between two presence messages from this peer, in ms. Default 50. */
+  readonly presenceThrottleMs: number
+  /** Largest presence value (UTF-8 JSON bytes). Default 8 KiB. */
+  readonly maxPresenceBytes: number
+  /** Room messages accepted per member per second before the excess is dropped. Default 50 (burst 100). */
+  readonly inboundRatePerSecond: number
+}
+
+export const DEFAULT_ROOM_OPTIONS: RoomOptions = {
+  heartbeatIntervalMs: 1000,
+  memberTimeoutMs: 5000,
+  presenceThrottleMs: 50,
+  maxPresenceBytes: 8 * 1024,
+  inboundRatePerSecond: 50,
+}
+
+export interface RoomSessionDeps {
+  readonly node: SynodLibp2p
+  readonly relays: RelayConnector
+  readonly dialer: PeerDialer
+  readonly metrics: MetricsRegistry
+  readonly clock: Clock
+  readonly timer: Timer
+  readonly random: Random
+  readonly name: string
+}
+
+export interface PresenceChange {
+  readonly peerId: string
+  /** The new value, or undefined when the member cleared it or left. */
+  readonly value: unknown
+  readonly local: boolean
+}
+
+export interface RoomSessionEvents extends Record<string, unknown> {
+  'member:join': Member
+  'member:leave': Member
+  'member:update': Member
+  'presence:change': PresenceChange
+  'room:closed': undefined
+}
+
+export interface RoomStats {
+  readonly roomId: string
+  readonly peerId: string
+  readonly members: number
+  readonly directConnections: number
+  readonly relays: number
+  readonly metrics: MetricsSnapshot
+}
+
+export class RoomSession extends Emitter<RoomSessionEvents> {
+  readonly topic: string
+  private readonly members = new MemberTable()
+  private readonly presence: PresenceState
+  private readonly discovery: RoomDiscovery
+  private readonly incarnation: number
+  private readonly buckets = new Map<string, TokenBucket>()
+  private readonly cleanups: Array<() => void> = []
+  private cancelHeartbeat: (() => void) | undefined
+  private closed = false
+
+  constructor(
+    readonly roomId: string,
+    private readonly deps: RoomSessionDeps,
+    private readonly options: RoomOptions,
+  ) {
+    super()
+    this.topic = `synod/${roomId}/room/1`
+    // Wall-clock start of this session: a reloaded page must outrank its previous incarnation.
+    this.incarnation = Date.now()
+    this.presence = new PresenceState(
+      { throttleMs: options.presenceThrottleMs, maxBytes: options.maxPresenceBytes },
+      deps.clock,
+      deps.timer,
+      ({ version, json }) => this.publish({ type: 'presence', incarnation: this.incarnation, version, json }),
+    )
+    this.discovery = new RoomDiscovery(deps.node, deps.relays, roomId, { random: deps.random, metrics: deps.metrics })
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  get selfId(): string {
+    return this.deps.node.peerId.toString()
+  }
+
+  start(): void {
+    const { node, dialer } = this.deps
+    const pubsub = node.services.pubsub
+    pubsub.topicValidators.set(this.topic, (_from, msg) => this.validate(msg))
+    pubsub.subscribe(this.topic)
+
+    const onMessage = (evt: CustomEvent<Message>): void => this.onGossip(evt.detail)
+    pubsub.addEventListener('message', onMessage)
+    // A peer that just subscribed to our topic does not know us yet: say hello now rather than at the next beat.
+    const onSubscription = (evt: CustomEvent<{ subscriptions: Array<{ topic: string; subscribe: boolean }> }>): void => {
+      if (evt.detail.subscriptions.some((s) => s.topic === this.topic && s.subscribe)) this.heartbeat()
+    }
+    pubsub.addEventListener('subscription-change', onSubscription)
+    this.cleanups.push(() => {
+      pubsub.removeEventListener('message', onMessage)
+      pubsub.removeEventListener('subscription-change', onSubscription)
+    })
+
+    this.cleanups.push(
+      this.discovery.on('peer:discovered', ({ id, addrs }) => dialer.want(id, addrs, this.roomId)),
+      this.discovery.on('peer:gone', ({ id }) => {
+        // The relay no longer sees it; if it is still here it keeps talking to us directly and stays a member.
+        if (!this.members.has(id)) dialer.forget(id, this.roomId)
+      }),
+      dialer.on('direct:open', ({ peer }) => this.apply(this.members.setDirect(peer, true))),
+      dialer.on('direct:close', ({ peer }) => this.apply(this.members.setDirect(peer, false))),
+    )
+    this.discovery.start()
+    this.heartbeat()
+  }
+
+  memberList(): Member[] {
+    return this.members.list()
+  }
+
+  setPresence(value: unknown): void {
+    this.assertOpen()
+    if (this.presence.set(value)) {
+      this.emit('presence:change', { peerId: this.selfId, value: this.presence.local(), local: true })
+    }
+  }
+
+  getPresence(peerId: string): unknown {
+    return peerId === this.selfId ? this.presence.local() : this.presence.get(peerId)
+  }
+
+  stats(): RoomStats {
+    return {
+      roomId: this.roomId,
+      peerId: this.selfId,
+      members: this.members.size,
+      directConnections: this.deps.dialer.directPeers().filter((p) => this.members.has(p)).length,
+      relays: this.deps.relays.relays.size,
+      metrics: this.deps.metrics.snapshot(),
+    }
+  }
+
+  /** Says goodbye (best effort) and stops everything this room started. Idempotent. */
+  close(): void {
+    if (this.closed) return
+    this.publish({ type: 'leave', incarnation: this.incarnation })
+    this.closed = true
+    this.cancelHeartbeat?.()
+    this.presence.close()
+    this.discovery.stop()
+    for (const cleanup of this.cleanups.splice(0)) cleanup()
+    const pubsub = this.deps.node.services.pubsub
+    pubsub.unsubscribe(this.topic)
+    pubsub.topicValidators.delete(this.topic)
+    for (const m of this.members.list()) this.deps.dialer.forget(m.id, this.roomId)
+    this.emit('room:closed', undefined)
+    this.clear()
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new RoomClosedError(`room '${this.roomId}' was left`)
+  }
+
+  private heartbeat(): void {
+    if (this.closed) return
+    this.cancelHeartbeat?.()
+    this.publish({
+      type: 'heartbeat',
+      incarnation: this.incarnation,
+      name: this.deps.name,
+      presenceVersion: this.presence.localVersion,
+    })
+    for (const change of this.members.expire(this.deps.clock.now(), this.options.memberTimeoutMs)) this.apply(change)
+    this.cancelHeartbeat = this.deps.timer.setTimeout(() => this.heartbeat(), this.options.heartbeatIntervalMs)
+  }
+
+  private publish(msg: RoomMessage): void {
+    if (this.closed) return
+    const metrics = this.deps.metrics
+    this.deps.node.services.pubsub.publish(this.topic, encodeRoomMessage(msg)).then(
+      () => metrics.counter(`room.sent.${msg.type}`).inc(),
+      () => metrics.counter('room.publish_failures').inc(),
+    )
+  }
+
+  private validate(msg: Message): TopicValidatorResult {
+    if (msg.type !== 'signed') return TopicValidatorResult.Reject
+    const from = msg.from.toString()
+    let bucket = this.buckets.get(from)
+    if (bucket === undefined) {
+      const rate = this.options.inboundRatePerSecond
+      bucket = new TokenBucket(rate * 2, rate, this.deps.clock)
+      if (this.buckets.size < 4096) this.buckets.set(from, bucket)
+    }
+    if (!bucket.take()) {
+      this.deps.metrics.counter('room.rate_limited').inc()
+      return TopicValidatorResult.Ignore
+    }
+    try {
+      decodeRoomMessage(msg.data, this.options.maxPresenceBytes)
+      return TopicValidatorResult.Accept
+    } catch (err) {
+      // Rejecting (not ignoring) lowers the sender's gossipsub score; the message goes no further.
+      const kind = msg.data[0] === 2 ? 'presence' : 'room'
+      this.deps.metrics.counter(`${kind}.rejected`).inc()
+      if (!(err instanceof DecodeError)) throw err
+      return TopicValidatorResult.Reject
+    }
+  }
+
+  private onGossip(msg: Message): void {
+    if (this.closed || msg.topic !== this.topic || msg.type !== 'signed') return
+    let decoded: RoomMessage
+    try {
+      decoded = decodeRoomMessage(msg.data, this.options.maxPresenceBytes)
+    } catch {
+      return // already counted by the validator
+    }
+    const from = msg.from.toString()
+    if (from === this.selfId) return
+    const now = this.deps.clock.now()
+    switch (decoded.type) {
+      case 'heartbeat': {
+        const known = this.members.incarnationOf(from)
+        const change = this.members.heard(from, decoded.name, decoded.incarnation, now, this.deps.dialer.isDirect(from))
+        this.apply(change)
+        if (change?.kind === 'join' || (known !== undefined && decoded.incarnation > known)) {
+          // Someone new (or reloaded): they need our presence, and dialling them directly if we can.
+          this.presence.resend()
+          this.heartbeatSoon()
+        }
+        break
+      }
+      case 'presence': {
+        this.deps.metrics.counter('presence.received').inc()
+        if (!this.members.has(from)) break // heard before its first heartbeat: it re-sends once it sees us
+        if (this.presence.receive(from, decoded.incarnation, decoded.version, decoded.json)) {
+          this.emit('presence:change', { peerId: from, value: this.presence.get(from), local: false })
+        }
+        break
+      }
+      case 'leave':
+        if ((this.members.incarnationOf(from) ?? -1) <= decoded.incarnation) {
+          this.apply(this.members.remove(from))
+        }
+        break
+    }
+  }
+
+  private heartbeatSoon(): void {
+    // One early beat so the newcomer learns about us without waiting a full interval.
+    this.deps.timer.setTimeout(() => this.heartbeat(), 20)
+  }
+
+  private apply(change: MemberChange | undefined): void {
+    if (change === undefined) return
+    this.emit(`member:${change.kind}`, change.member)
+    if (change.kind === 'leave') {
+      if (this.presence.remove(change.member.id)) {
+        this.emit('presence:change', { peerId: change.member.id, value: undefined, local: false })
+      }
+      this.deps.dialer.forget(change.member.id, this.roomId)
+      this.buckets.delete(change.member.id)
+    }
+  }
+}
