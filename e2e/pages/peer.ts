@@ -44,6 +44,7 @@ async function start(): Promise<void> {
     const res = await fetch(bootstrapUrl)
     const body = (await res.json()) as { multiaddrs: string[] }
     bootstrap.push(...body.multiaddrs)
+    recorded.marks.fetched = performance.now()
   }
   const peer = await createPeer({ bootstrap, name })
   recorded.peerId = peer.id

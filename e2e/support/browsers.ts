@@ -15,6 +15,7 @@ export const CHROMIUM_ARGS = [
   '--disable-background-timer-throttling',
   '--disable-renderer-backgrounding',
   '--disable-backgrounding-occluded-windows',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
 ]
 
 export function chromiumPath(): string | undefined {

@@ -39,6 +39,8 @@ interface Want {
   /** Who wants this peer (room ids): the dial loop runs until the last one forgets it. */
   readonly owners: Set<string>
   readonly abort: AbortController
+  /** Cuts the dial loop's current wait short: new addresses arrived. */
+  wake: AbortController
 }
 
 export class PeerDialer extends Emitter<PeerDialerEvents> {
@@ -46,6 +48,10 @@ export class PeerDialer extends Emitter<PeerDialerEvents> {
   private readonly direct = new Set<string>()
   private readonly onOpen = (evt: CustomEvent<Connection>): void => this.refresh(evt.detail.remotePeer)
   private readonly onClose = (evt: CustomEvent<Connection>): void => this.refresh(evt.detail.remotePeer)
+  /** Our own addresses changed (a relay reservation came or went): waiting dial loops re-evaluate. */
+  private readonly onSelfUpdate = (): void => {
+    for (const want of this.wants.values()) want.wake.abort()
+  }
   private stopped = false
 
   constructor(
@@ -55,6 +61,8 @@ export class PeerDialer extends Emitter<PeerDialerEvents> {
     super()
     node.addEventListener('connection:open', this.onOpen)
     node.addEventListener('connection:close', this.onClose)
+    node.addEventListener('transport:listening', this.onSelfUpdate)
+    node.addEventListener('self:peer:update', this.onSelfUpdate)
   }
 
   isDirect(peer: string): boolean {
@@ -81,10 +89,14 @@ export class PeerDialer extends Emitter<PeerDialerEvents> {
     const existing = this.wants.get(peer)
     if (existing !== undefined) {
       existing.owners.add(owner)
-      if (parsed.length > 0) existing.addrs = parsed
+      const changed = parsed.map(String).join(' ') !== existing.addrs.map(String).join(' ')
+      if (parsed.length > 0 && changed) {
+        existing.addrs = parsed
+        existing.wake.abort()
+      }
       return
     }
-    const want: Want = { addrs: parsed, owners: new Set([owner]), abort: new AbortController() }
+    const want: Want = { addrs: parsed, owners: new Set([owner]), abort: new AbortController(), wake: new AbortController() }
     this.wants.set(peer, want)
     void this.keepConnected(peer, want)
   }
@@ -105,6 +117,8 @@ export class PeerDialer extends Emitter<PeerDialerEvents> {
     this.wants.clear()
     this.node.removeEventListener('connection:open', this.onOpen)
     this.node.removeEventListener('connection:close', this.onClose)
+    this.node.removeEventListener('transport:listening', this.onSelfUpdate)
+    this.node.removeEventListener('self:peer:update', this.onSelfUpdate)
   }
 
   private refresh(peerId: PeerId): void {
@@ -129,18 +143,34 @@ export class PeerDialer extends Emitter<PeerDialerEvents> {
       maxMs: this.options.maxBackoffMs,
       random: this.options.random,
     })
-    if (this.node.peerId.toString() > peer) {
-      // The other side dials first; we step in only if it has not connected within yieldMs.
-      await sleep(this.options.yieldMs + this.options.random.next() * this.options.yieldMs, signal).catch(() => {})
-    }
+    // The smaller id dials; the larger waits for that dial, and dials itself only if none arrives within yieldMs
+    // of our becoming dialable (or, if we never get a relay address, within a few yieldMs in all).
+    const smaller = this.node.peerId.toString() < peer
+    const giveUpWaitingAt = performance.now() + this.options.yieldMs * 4
+    let yieldUntil = smaller ? 0 : Number.POSITIVE_INFINITY
     while (!signal.aborted) {
       if (this.direct.has(peer)) {
         await this.untilDirectCloses(peer, signal)
         continue
       }
       if (want.addrs.length === 0) {
-        await sleep(backoff.next(), signal).catch(() => {})
+        // Nothing to dial until the peer announces an address (its relay reservation); want() wakes us then.
+        await this.pause(want, Number.POSITIVE_INFINITY)
         continue
+      }
+      if (yieldUntil === Number.POSITIVE_INFINITY && (this.isDialable() || performance.now() >= giveUpWaitingAt)) {
+        yieldUntil = performance.now() + this.options.yieldMs * (1 + this.options.random.next())
+      }
+      const waitMs = Math.min(yieldUntil, giveUpWaitingAt + this.options.yieldMs) - performance.now()
+      if (waitMs > 0) {
+        // Woken early by address changes, we come back here and wait out the rest.
+        await this.pause(want, waitMs)
+        continue
+      }
+      if (this.isSignalling(peer)) {
+        // The other side is dialling us right now (its relayed signalling connection is open): let it finish.
+        await this.pause(want, this.options.yieldMs)
+        if (this.direct.has(peer) || signal.aborted) continue
       }
       const started = performance.now()
       this.options.metrics.counter('dial.attempts').inc()
@@ -154,8 +184,31 @@ export class PeerDialer extends Emitter<PeerDialerEvents> {
       } catch {
         if (signal.aborted) return
         this.options.metrics.counter('dial.failures').inc()
-        await sleep(backoff.next(), signal).catch(() => {})
+        await this.pause(want, backoff.next())
       }
+    }
+  }
+
+  private isDialable(): boolean {
+    return this.node.getMultiaddrs().some((a) => WebRTC.matches(a))
+  }
+
+  private isSignalling(peer: string): boolean {
+    return this.node.getConnections().some((c) => c.remotePeer.toString() === peer && c.limits != null)
+  }
+
+  /** Waits `ms` (forever if infinite), or until the want is dropped, or until new addresses arrive. */
+  private async pause(want: Want, ms: number): Promise<void> {
+    if (want.wake.signal.aborted) {
+      // Addresses changed while we were dialling: try the new ones at once.
+      want.wake = new AbortController()
+      return
+    }
+    const signal = AbortSignal.any([want.abort.signal, want.wake.signal])
+    if (Number.isFinite(ms)) {
+      await sleep(ms, signal).catch(() => {})
+    } else if (!signal.aborted) {
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
     }
   }
 
