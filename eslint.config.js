@@ -8,6 +8,7 @@ export default defineConfig(
   globalIgnores([
     'dist/',
     '.scratch/',
+    'bench/.build/',
     'node_modules/',
     'demo-dist/',
     'playwright-report/',

@@ -92,8 +92,8 @@ export async function run(): Promise<string> {
       fullMesh.push(result.fullMesh)
       console.log(`run ${r + 1}/${RUNS}: full mesh ${result.fullMesh.toFixed(0)} ms`)
     }
-    const presence3 = await presenceRun(browsers[0]!, served.baseUrl, relay, 3)
-    const presence6 = await presenceRun(browsers[0]!, served.baseUrl, relay, 6)
+    const presence3 = await presenceRun(browsers[0], served.baseUrl, relay, 3)
+    const presence6 = await presenceRun(browsers[0], served.baseUrl, relay, 6)
     const rows: BenchRow[] = [
       { metric: 'page open → first direct connection (3 browsers)', unit: 'ms', summary: summarize(firstDirect) },
       { metric: 'first page open → full mesh (3 browsers)', unit: 'ms', summary: summarize(fullMesh) },

@@ -77,7 +77,10 @@ export function resolveRoomOptions(options: JoinOptions): RoomOptions {
 }
 
 export function validatePeerOptions(options: PeerOptions): void {
-  if (options.bootstrap !== undefined && !Array.isArray(options.bootstrap)) {
+  if (
+    options.bootstrap !== undefined &&
+    (!Array.isArray(options.bootstrap) || !options.bootstrap.every((a) => typeof a === 'string'))
+  ) {
     throw new InvalidOptionError('bootstrap must be an array of multiaddr strings')
   }
   if (options.name !== undefined && (typeof options.name !== 'string' || options.name.length > 128)) {

@@ -59,7 +59,9 @@ export class PresenceState {
     if (size > this.options.maxBytes) throw new MessageTooLargeError(size, this.options.maxBytes, 'presence value')
     if (json === this.localJson && this.version > 0) return false
     this.localJson = json
-    this.localValue = JSON.parse(json) as unknown
+    const parsed = JSON.parse(json) as unknown
+    // null clears a value, locally as remotely: both read back as undefined.
+    this.localValue = parsed === null ? undefined : parsed
     this.version++
     this.schedule()
     return true
@@ -76,10 +78,6 @@ export class PresenceState {
     return this.remote.get(id)?.value
   }
 
-  entries(): Array<[string, unknown]> {
-    return [...this.remote].map(([id, v]) => [id, v.value])
-  }
-
   /** Applies a received value. Returns true when it replaced what we had for that member. */
   receive(id: string, incarnation: number, version: number, json: string): boolean {
     const known = this.remote.get(id)
@@ -90,6 +88,11 @@ export class PresenceState {
     const value = JSON.parse(json) as unknown
     this.remote.set(id, { incarnation, version, value: value === null ? undefined : value })
     return true
+  }
+
+  /** Members with a value (a cleared value is not listed). */
+  entries(): Array<[string, unknown]> {
+    return [...this.remote].filter(([, v]) => v.value !== undefined).map(([id, v]) => [id, v.value])
   }
 
   /** Drops a member's value; true when there was one. */

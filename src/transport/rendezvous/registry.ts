@@ -5,6 +5,37 @@
 import type { RendezvousMessage, RendezvousPeer } from './messages.js'
 import { RENDEZVOUS_LIMITS } from './messages.js'
 
+const utf8 = new TextEncoder()
+
+/** Upper bound of a peer's encoded size in a `peers` frame (each string: a varint length of ≤ 4 bytes, then UTF-8). */
+function encodedSize(peer: RendezvousPeer): number {
+  let size = 4 + utf8.encode(peer.id).length + 4
+  for (const a of peer.addrs) size += 4 + utf8.encode(a).length
+  return size
+}
+
+/**
+ * Splits a member list into `peers` frames that respect both the count and the byte limit the decoder enforces.
+ * Always yields at least one (possibly empty) frame.
+ */
+export function chunkPeers(peers: readonly RendezvousPeer[]): RendezvousPeer[][] {
+  const budget = RENDEZVOUS_LIMITS.maxFrameBytes - 16 // type byte and count varint, with room to spare
+  const chunks: RendezvousPeer[][] = [[]]
+  let size = 0
+  for (const peer of peers) {
+    const cost = encodedSize(peer)
+    const current = chunks[chunks.length - 1] ?? []
+    if (current.length >= RENDEZVOUS_LIMITS.maxPeersPerFrame || (current.length > 0 && size + cost > budget)) {
+      chunks.push([peer])
+      size = cost
+    } else {
+      current.push(peer)
+      size += cost
+    }
+  }
+  return chunks
+}
+
 export interface RegistryLimits {
   /** Rooms the relay tracks at once. */
   readonly maxRooms: number
@@ -68,10 +99,8 @@ export class RendezvousRegistry {
     const others = [...members.values()].filter((e) => e.session.peerId !== session.peerId)
     if (existing?.session !== session) {
       // The first answer to a registration, even when the room is empty, so the client knows it is registered.
-      for (let i = 0; i === 0 || i < others.length; i += RENDEZVOUS_LIMITS.maxPeersPerFrame) {
-        const chunk = others.slice(i, i + RENDEZVOUS_LIMITS.maxPeersPerFrame)
-        session.send({ type: 'peers', peers: chunk.map((e) => ({ id: e.session.peerId, addrs: e.addrs })) })
-      }
+      const peers = others.map((e) => ({ id: e.session.peerId, addrs: e.addrs }))
+      for (const chunk of chunkPeers(peers)) session.send({ type: 'peers', peers: chunk })
     }
     for (const other of others) other.session.send({ type: 'joined', peer: { id: session.peerId, addrs } })
     return { ok: true }

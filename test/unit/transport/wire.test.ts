@@ -159,8 +159,8 @@ const field: fc.Arbitrary<Field> = fc.oneof(
   fc.oneof(fc.nat(), fc.maxSafeNat()).map((value) => ({ kind: 'varuint' as const, value })),
   fc.uint8Array({ maxLength: 300 }).map((value) => ({ kind: 'bytes' as const, value })),
   fc.string({ unit: 'binary', maxLength: 100 }).map((value) => ({ kind: 'string' as const, value })),
-  // JSON cannot tell -0 from 0, so leave -0 out of the round trip.
-  fc.jsonValue().filter((v) => !Object.is(v, -0)).map((value) => ({ kind: 'json' as const, value })),
+  // JSON cannot tell -0 from 0 (at any depth), so the value expected back is the one JSON itself round-trips.
+  fc.jsonValue().map((value) => ({ kind: 'json' as const, value: JSON.parse(JSON.stringify(value)) as unknown })),
 )
 
 describe('round trip', () => {
