@@ -25,7 +25,9 @@ export interface RunningRelay {
   stop(): Promise<void>
 }
 
-export type StartRelay = (options: RelayCliOptions & { signal?: AbortSignal }) => Promise<RunningRelay>
+export type StartRelay = (
+  options: RelayCliOptions & { signal?: AbortSignal; log?: (line: string) => void },
+) => Promise<RunningRelay>
 
 export interface CliIo {
   readonly stdout: TextSink
@@ -124,7 +126,9 @@ async function runRelay(options: RelayCliOptions, io: CliIo): Promise<number> {
 
 async function startWith(io: CliIo, options: RelayCliOptions, signal: AbortSignal): Promise<RunningRelay> {
   const start = io.startRelay ?? (await import('./relay.js')).startRelay
-  return start({ ...options, signal })
+  // Unless --quiet, the relay reports reservations and room registrations as they happen.
+  const log = options.quiet ? undefined : (line: string): void => void io.stdout.write(`${line}\n`)
+  return start({ ...options, signal, ...(log === undefined ? {} : { log }) })
 }
 
 const FORCED = Symbol('forced')

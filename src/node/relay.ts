@@ -30,6 +30,8 @@ export interface RelayOptions {
   /** Connections the relay accepts at once. Default 1024. */
   readonly maxConnections?: number
   readonly signal?: AbortSignal
+  /** Receives one line per notable event (a reservation, a room registration refused). Default: silent. */
+  readonly log?: (line: string) => void
 }
 
 export interface Relay {
@@ -94,7 +96,13 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       }),
     },
   })
-  const rendezvous = await startRendezvousServer(node, { metrics })
+  const rendezvous = await startRendezvousServer(node, { metrics, ...(options.log === undefined ? {} : { log: options.log }) })
+  const log = options.log
+  if (log !== undefined) {
+    node.services.relay.addEventListener('relay:reservation', (evt) => {
+      log(`reservation ${evt.detail.addr.toString()} until ${evt.detail.expiry.toISOString()}`)
+    })
+  }
   const peerId = node.peerId.toString()
   const multiaddrs = () => node.getMultiaddrs().map((a) => a.toString())
 

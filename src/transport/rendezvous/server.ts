@@ -15,6 +15,8 @@ export interface RendezvousServerOptions {
   /** Rooms one connection may register in at once (one stream each). */
   readonly maxRoomsPerConnection?: number
   readonly metrics?: MetricsRegistry
+  /** One line per registration and per refusal. */
+  readonly log?: (line: string) => void
 }
 
 export interface RendezvousServer {
@@ -56,6 +58,11 @@ export async function startRendezvousServer(
         }
         const result = registry.register(session, msg.room, ownAddresses(msg.addrs, peerId))
         metrics?.counter(result.ok ? 'registered' : `refused.${result.reason}`).inc()
+        options.log?.(
+          result.ok
+            ? `room ${msg.room.slice(0, 12)}… registered ${peerId} (${registry.members(msg.room).length} members)`
+            : `room ${msg.room.slice(0, 12)}… refused ${peerId}: ${result.reason}`,
+        )
         if (!result.ok) break
       }
     } catch {

@@ -97,6 +97,25 @@ describe('main: relay lifecycle (with a fake relay)', () => {
     expect(signals.listenerCount('SIGINT') + signals.listenerCount('SIGTERM')).toBe(0)
   })
 
+  it('hands the relay a logger writing to stdout unless --quiet', async () => {
+    for (const quiet of [false, true]) {
+      const signals = new FakeSignals()
+      let log: ((line: string) => void) | undefined
+      const startRelay: StartRelay = (options) => {
+        log = options.log
+        return Promise.resolve({ ...RELAY, stop: () => Promise.resolve() })
+      }
+      const io = fakeIo({ signals, startRelay })
+      const exit = main(['relay', '--port', '0', ...(quiet ? ['--quiet'] : [])], io)
+      await vi.waitFor(() => expect(io.stdout.text).toContain('bootstrap '))
+      expect(log === undefined).toBe(quiet)
+      log?.('reservation /p2p/x')
+      expect(io.stdout.text.includes('reservation /p2p/x\n')).toBe(!quiet)
+      signals.send('SIGINT')
+      expect(await exit).toBe(0)
+    }
+  })
+
   it('returns 130 at once on a second signal while stop() hangs', async () => {
     const signals = new FakeSignals()
     const stopping = deferred<undefined>()
