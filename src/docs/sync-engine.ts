@@ -1,0 +1,286 @@
+/**
+ * The sync engine of one room: holds the room's Automerge documents and, for each (peer, document), one Automerge
+ * SyncState, so each peer is sent only what it lacks (delta sync); causal order comes from the changes' dependencies.
+ * It does no I/O: it emits frames for a driver to send and takes the frames the driver received. A peer that has
+ * nothing of a document (or only its genesis) gets the saved document instead of its whole change history.
+ */
+import type * as AM from '@automerge/automerge/slim'
+import { DecodeError, SynodError } from '../errors.js'
+import { Emitter } from '../events.js'
+import type { MetricsRegistry } from '../metrics/index.js'
+import type { AutomergeModule } from './automerge.js'
+import type { SyncFrame } from './sync-messages.js'
+
+export type AnyDoc = AM.Doc<Record<string, unknown>>
+
+/** A change from a peer that Automerge could not apply, or a frame that made no sense. Counted against the peer. */
+export class SyncRejectedError extends SynodError {
+  override readonly name = 'SyncRejectedError'
+}
+
+export interface SyncEngineOptions {
+  readonly automerge: AutomergeModule
+  /** Hands a frame to the driver for `peer`. Must not throw; delivery is the driver's business. */
+  readonly send: (peer: string, frame: SyncFrame) => void
+  readonly metrics: MetricsRegistry
+  /** Documents held at once (opened here or offered by peers). Default 256. */
+  readonly maxDocs?: number
+  /** A peer with nothing gets a snapshot instead of changes once the document has more changes than this. Default 32. */
+  readonly snapshotMinChanges?: number
+}
+
+export interface DocChange {
+  readonly doc: string
+  readonly local: boolean
+  /** The peer the change came from, for remote changes. */
+  readonly from?: string
+}
+
+export interface SyncEngineEvents extends Record<string, unknown> {
+  'doc:change': DocChange
+  'doc:peer-state': { readonly doc: string; readonly peer: string }
+  'sync:rejected': { readonly peer: string; readonly doc: string; readonly error: Error }
+}
+
+interface PeerSync {
+  state: AM.SyncState
+  snapshotSent: boolean
+  /** We received at least one message about this document from the peer. */
+  heard: boolean
+}
+
+interface DocEntry {
+  doc: AnyDoc
+  readonly genesisHeads: Set<string>
+  readonly peers: Map<string, PeerSync>
+}
+
+export class SyncEngine extends Emitter<SyncEngineEvents> {
+  private readonly A: AutomergeModule
+  private readonly docs = new Map<string, DocEntry>()
+  private readonly peers = new Set<string>()
+  private readonly rejectedBy = new Map<string, number>()
+
+  constructor(private readonly options: SyncEngineOptions) {
+    super()
+    this.A = options.automerge
+  }
+
+  has(name: string): boolean {
+    return this.docs.has(name)
+  }
+
+  doc(name: string): AnyDoc | undefined {
+    return this.docs.get(name)?.doc
+  }
+
+  docNames(): string[] {
+    return [...this.docs.keys()]
+  }
+
+  peerList(): string[] {
+    return [...this.peers]
+  }
+
+  /** How many bad frames or changes each peer has sent. */
+  rejections(): ReadonlyMap<string, number> {
+    return this.rejectedBy
+  }
+
+  /**
+   * Adds (or merges into) a document: `doc` is its state as loaded from storage or created from its genesis, and
+   * `genesisHeads` the heads of its genesis, so we can tell a peer that has only the genesis from one that has more.
+   */
+  open(name: string, doc: AnyDoc, genesisHeads: readonly string[] = []): AnyDoc {
+    const existing = this.docs.get(name)
+    if (existing !== undefined) {
+      existing.doc = this.A.merge(existing.doc, doc)
+      for (const h of genesisHeads) existing.genesisHeads.add(h)
+      this.emit('doc:change', { doc: name, local: false })
+      this.flushDoc(name)
+      return existing.doc
+    }
+    this.ensureCapacity()
+    const entry: DocEntry = { doc, genesisHeads: new Set(genesisHeads), peers: new Map() }
+    this.docs.set(name, entry)
+    for (const peer of this.peers) entry.peers.set(peer, fresh(this.A))
+    this.flushDoc(name)
+    return doc
+  }
+
+  /** Replaces a document with a locally changed version of it, and tells the peers. */
+  update(name: string, doc: AnyDoc): void {
+    const entry = this.docs.get(name)
+    if (entry === undefined) throw new SynodError(`document '${name}' is not open`)
+    entry.doc = doc
+    this.emit('doc:change', { doc: name, local: true })
+    this.flushDoc(name)
+  }
+
+  addPeer(peer: string): void {
+    if (this.peers.has(peer)) return
+    this.peers.add(peer)
+    for (const [name, entry] of this.docs) {
+      entry.peers.set(peer, fresh(this.A))
+      this.flush(name, entry, peer)
+    }
+  }
+
+  removePeer(peer: string): void {
+    this.peers.delete(peer)
+    for (const entry of this.docs.values()) entry.peers.delete(peer)
+  }
+
+  /** Whether `peer` has told us its heads for `name` and they equal ours. */
+  inSyncWith(name: string, peer: string): boolean {
+    const entry = this.docs.get(name)
+    const ps = entry?.peers.get(peer)
+    if (entry === undefined || ps === undefined || !ps.heard) return false
+    return sameHeads(ps.state.theirHeads ?? [], this.A.getHeads(entry.doc))
+  }
+
+  /** Whether we heard from `peer` about `name` and it has something beyond the genesis. */
+  peerHasContent(name: string, peer: string): boolean | undefined {
+    const entry = this.docs.get(name)
+    const ps = entry?.peers.get(peer)
+    if (entry === undefined || ps === undefined || !ps.heard) return undefined
+    return !isGenesisOnly(ps.state.theirHeads ?? [], entry.genesisHeads)
+  }
+
+  /** Handles one frame from `peer`. Bad input is counted against the peer and leaves our documents as they were. */
+  receive(peer: string, frame: SyncFrame): void {
+    if (!this.peers.has(peer)) return
+    if (frame.type === 'sync' || frame.type === 'snapshot') {
+      try {
+        if (frame.type === 'sync') this.receiveSync(peer, frame.doc, frame.data)
+        else this.receiveSnapshot(peer, frame.doc, frame.data)
+      } catch (err) {
+        this.reject(peer, frame.doc, err)
+      }
+    } else if (frame.type !== 'hello') {
+      this.reject(peer, '', new DecodeError(`unexpected ${frame.type} frame`))
+    }
+  }
+
+  private receiveSync(peer: string, name: string, data: Uint8Array): void {
+    const entry = this.entryFor(name)
+    const ps = entry.peers.get(peer) ?? fresh(this.A)
+    entry.peers.set(peer, ps)
+    const before = this.A.getHeads(entry.doc)
+    let message: AM.SyncMessage
+    try {
+      this.A.decodeSyncMessage(data)
+      message = data as AM.SyncMessage
+    } catch (err) {
+      throw new DecodeError(`malformed sync message for '${name}'`, { cause: err })
+    }
+    let doc: AnyDoc
+    let state: AM.SyncState
+    try {
+      ;[doc, state] = this.A.receiveSyncMessage(entry.doc, ps.state, message)
+    } catch (err) {
+      throw new SyncRejectedError(`sync message for '${name}' could not be applied`, { cause: err })
+    }
+    entry.doc = doc
+    ps.state = state
+    ps.heard = true
+    this.options.metrics.counter('sync.received').inc()
+    this.options.metrics.counter('sync.bytes_in').inc(data.length)
+    if (!sameHeads(before, this.A.getHeads(doc))) this.emit('doc:change', { doc: name, local: false, from: peer })
+    this.emit('doc:peer-state', { doc: name, peer })
+    this.maybeSendSnapshot(name, entry, peer, ps)
+    this.flushDoc(name)
+  }
+
+  private receiveSnapshot(peer: string, name: string, data: Uint8Array): void {
+    const entry = this.entryFor(name)
+    let incoming: AnyDoc
+    try {
+      incoming = this.A.load<Record<string, unknown>>(data)
+    } catch (err) {
+      throw new SyncRejectedError(`snapshot of '${name}' could not be loaded`, { cause: err })
+    }
+    const before = this.A.getHeads(entry.doc)
+    entry.doc = this.A.merge(entry.doc, incoming)
+    this.options.metrics.counter('sync.snapshots_received').inc()
+    this.options.metrics.counter('sync.bytes_in').inc(data.length)
+    // Start the conversation afresh: both sides now share the snapshot's heads, so the next round is tiny.
+    entry.peers.set(peer, { ...fresh(this.A), heard: false })
+    if (!sameHeads(before, this.A.getHeads(entry.doc))) this.emit('doc:change', { doc: name, local: false, from: peer })
+    this.flushDoc(name)
+  }
+
+  private maybeSendSnapshot(name: string, entry: DocEntry, peer: string, ps: PeerSync): void {
+    if (ps.snapshotSent) return
+    const theirs = ps.state.theirHeads
+    if (theirs === undefined || !isGenesisOnly(theirs, entry.genesisHeads)) return
+    const ours = this.A.getHeads(entry.doc)
+    if (isGenesisOnly(ours, entry.genesisHeads)) return
+    const min = this.options.snapshotMinChanges ?? 32
+    if (this.A.getAllChanges(entry.doc).length <= min) return
+    const saved = this.A.save(entry.doc)
+    ps.snapshotSent = true
+    this.options.send(peer, { type: 'snapshot', doc: name, data: saved })
+    this.options.metrics.counter('sync.snapshots_sent').inc()
+    this.options.metrics.counter('sync.bytes_out').inc(saved.length)
+    // What we would have sent as changes is in the snapshot; begin a fresh exchange from the shared state.
+    ps.state = this.A.initSyncState()
+    ps.heard = false
+  }
+
+  private entryFor(name: string): DocEntry {
+    let entry = this.docs.get(name)
+    if (entry === undefined) {
+      // A peer offers a document we have not opened: keep it, so we have it (and can pass it on) when asked.
+      this.ensureCapacity()
+      entry = { doc: this.A.init<Record<string, unknown>>(), genesisHeads: new Set(), peers: new Map() }
+      for (const peer of this.peers) entry.peers.set(peer, fresh(this.A))
+      this.docs.set(name, entry)
+    }
+    return entry
+  }
+
+  private ensureCapacity(): void {
+    const max = this.options.maxDocs ?? 256
+    if (this.docs.size >= max) throw new SyncRejectedError(`more than ${max} documents in one room`)
+  }
+
+  private flushDoc(name: string): void {
+    const entry = this.docs.get(name)
+    if (entry === undefined) return
+    for (const peer of entry.peers.keys()) this.flush(name, entry, peer)
+  }
+
+  /** Sends `peer` every sync message Automerge has for it now (usually one). */
+  private flush(name: string, entry: DocEntry, peer: string): void {
+    const ps = entry.peers.get(peer)
+    if (ps === undefined) return
+    for (let i = 0; i < 8; i++) {
+      const [state, message] = this.A.generateSyncMessage(entry.doc, ps.state)
+      ps.state = state
+      if (message === null) return
+      this.options.send(peer, { type: 'sync', doc: name, data: message })
+      this.options.metrics.counter('sync.sent').inc()
+      this.options.metrics.counter('sync.bytes_out').inc(message.length)
+    }
+  }
+
+  private reject(peer: string, doc: string, err: unknown): void {
+    const error = err instanceof Error ? err : new SynodError(String(err))
+    this.rejectedBy.set(peer, (this.rejectedBy.get(peer) ?? 0) + 1)
+    this.options.metrics.counter('sync.rejected').inc()
+    this.emit('sync:rejected', { peer, doc, error })
+  }
+}
+
+function fresh(A: AutomergeModule): PeerSync {
+  return { state: A.initSyncState(), snapshotSent: false, heard: false }
+}
+
+function sameHeads(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((h) => b.includes(h))
+}
+
+function isGenesisOnly(heads: readonly string[], genesis: ReadonlySet<string>): boolean {
+  return heads.every((h) => genesis.has(h))
+}
