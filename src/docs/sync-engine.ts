@@ -170,7 +170,7 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
     let message: AM.SyncMessage
     try {
       this.A.decodeSyncMessage(data)
-      message = data as AM.SyncMessage
+      message = data
     } catch (err) {
       throw new DecodeError(`malformed sync message for '${name}'`, { cause: err })
     }

@@ -60,14 +60,14 @@ function replay(): AnyDoc[] {
     replicas[a] = A.change(replicas[a]!, { time: 0 }, (d) => {
       for (const [pos, del, ins] of txn.patches) A.splice(d, ['text'], pos, del, ins)
     })
-    const change = A.getLastLocalChange(replicas[a]!)
+    const change = A.getLastLocalChange(replicas[a])
     if (change === undefined) throw new Error(`txn ${i} made no change`)
     changesOf[a]!.push(change)
     have[a] = changesOf[a]!.length
     want[a] = have[a]!
     vv.push(want)
   }
-  return replicas as AnyDoc[]
+  return replicas
 }
 
 describe('friendsforever trace', () => {
