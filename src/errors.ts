@@ -82,6 +82,11 @@ export class StorageQuotaError extends SynodError {
   override readonly name = 'StorageQuotaError'
 }
 
+/** A storage operation failed for a reason other than quota (adapter closed, database blocked or broken). */
+export class StorageError extends SynodError {
+  override readonly name = 'StorageError'
+}
+
 /** Throws an AbortError if the signal is already aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted === true) {

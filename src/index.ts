@@ -14,6 +14,11 @@ export {
   type MemberState,
   type PresenceChange,
   type RoomStats,
+  type DocOptions,
+  type DocHandle,
+  type DocStatus,
+  type DocChangeEvent,
+  type DocProgress,
 } from './api/room.js'
 export type { MetricsSnapshot, HistogramSnapshot } from './metrics/index.js'
 export {

@@ -6,6 +6,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { InvalidOptionError, PeerClosedError, throwIfAborted } from '../errors.js'
 import { MetricsRegistry } from '../metrics/index.js'
 import { realRandom } from '../runtime/index.js'
+import { createStorage } from '../storage/index.js'
 import { createSynodLibp2p, isLocalAddress } from '../transport/create-node.js'
 import { parseBootstrap, RelayConnector } from '../transport/relay-connector.js'
 import { validatePeerOptions, type PeerOptions } from './options.js'
@@ -27,6 +28,7 @@ export async function createPeer(options: PeerOptions = {}): Promise<Peer> {
   }
   const dialTimeoutMs = options.dialTimeoutMs ?? 5000
   const metrics = new MetricsRegistry()
+  const storage = await createStorage(options.storage ?? (typeof indexedDB === 'undefined' ? 'memory' : 'indexeddb'), 'synod')
   const node = await createSynodLibp2p({
     iceServers: options.iceServers ?? [],
     allowPrivateAddresses,
@@ -39,7 +41,7 @@ export async function createPeer(options: PeerOptions = {}): Promise<Peer> {
     random: realRandom,
     metrics,
   })
-  const peer = new Peer({ node, relays, name: options.name ?? '', dialTimeoutMs, metrics })
+  const peer = new Peer({ node, relays, name: options.name ?? '', dialTimeoutMs, metrics, storage })
   if (options.signal !== undefined) {
     options.signal.addEventListener('abort', () => void peer.close(), { once: true })
     if (options.signal.aborted) {

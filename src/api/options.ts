@@ -5,8 +5,8 @@
 import { InvalidOptionError } from '../errors.js'
 import { DEFAULT_ROOM_OPTIONS, type RoomOptions } from '../room/room-session.js'
 
-/** A storage backend for documents and consensus state (used by documents and ordering). */
-export type StorageOption = 'indexeddb' | 'memory' | { readonly kind: string }
+export type { StorageOption } from '../storage/index.js'
+import type { StorageOption } from '../storage/index.js'
 
 export interface PeerOptions {
   /** Relay multiaddrs, each ending in `/p2p/<relay id>`. Default none: the peer works alone until given one. */

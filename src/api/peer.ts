@@ -11,6 +11,9 @@ import { RoomSession } from '../room/room-session.js'
 import type { SynodLibp2p } from '../transport/create-node.js'
 import { PeerDialer } from '../transport/peer-dialer.js'
 import type { RelayConnector } from '../transport/relay-connector.js'
+import { decodeSyncFrame, SYNC_LIMITS, SYNC_PROTOCOL } from '../docs/sync-messages.js'
+import type { StorageAdapter } from '../storage/adapter.js'
+import { FramedStream } from '../transport/framed-stream.js'
 import { resolveRoomOptions, validateRoomId, type JoinOptions } from './options.js'
 import { Room } from './room.js'
 
@@ -26,11 +29,13 @@ export interface PeerParts {
   readonly name: string
   readonly dialTimeoutMs: number
   readonly metrics: MetricsRegistry
+  readonly storage: StorageAdapter
 }
 
 export class Peer {
   private readonly events = new Emitter<PeerEvents>()
   private readonly rooms = new Map<string, Room>()
+  private readonly sessions = new Map<string, RoomSession>()
   private readonly dialer: PeerDialer
   private currentStatus: PeerStatus = 'offline'
   private closing: Promise<void> | undefined
@@ -50,6 +55,30 @@ export class Peer {
     parts.relays.on('relay:dial-failed', update)
     parts.relays.on('relay:connect', update)
     parts.relays.on('relay:disconnect', update)
+    void parts.node.handle(
+      SYNC_PROTOCOL,
+      (stream, connection) => {
+        void this.routeSync(new FramedStream(stream, { maxFrameBytes: SYNC_LIMITS.maxFrameBytes, maxQueuedFrames: 16 }), connection.remotePeer.toString())
+      },
+      { maxInboundStreams: 64 },
+    )
+  }
+
+  /** Reads an inbound sync stream's hello and hands the stream to the room it names (if we are in it). */
+  private async routeSync(framed: FramedStream, peer: string): Promise<void> {
+    try {
+      const first = await framed.read(AbortSignal.timeout(10_000))
+      const hello = first === null ? undefined : decodeSyncFrame(first, SYNC_LIMITS.maxFrameBytes)
+      const session = hello?.type === 'hello' ? this.sessions.get(hello.room) : undefined
+      if (session === undefined) {
+        framed.abort(new Error('not in that room'))
+        return
+      }
+      session.acceptSync(peer, framed)
+    } catch (err) {
+      this.parts.metrics.counter('sync.rejected').inc()
+      framed.abort(err instanceof Error ? err : new Error(String(err)))
+    }
   }
 
   /** This peer's id (a libp2p peer id), as the other members see it. */
@@ -91,13 +120,18 @@ export class Peer {
         timer: realTimer,
         random: realRandom,
         name: this.parts.name,
+        storage: this.parts.storage,
       },
       resolveRoomOptions(options),
     )
     const room = new Room(session, (r) => {
-      if (this.rooms.get(roomId) === r) this.rooms.delete(roomId)
+      if (this.rooms.get(roomId) === r) {
+        this.rooms.delete(roomId)
+        this.sessions.delete(roomId)
+      }
     })
     this.rooms.set(roomId, room)
+    this.sessions.set(roomId, session)
     session.start()
     return room
   }
@@ -114,6 +148,7 @@ export class Peer {
       this.dialer.stop()
       this.parts.relays.stop()
       await this.parts.node.stop()
+      await this.parts.storage.close()
       this.setStatus('offline')
       this.events.clear()
     })()

@@ -2,12 +2,52 @@
  * The Room handle an application holds: members and their events, presence, stats, leave. A thin, stable surface over
  * the room session; everything it returns is plain data.
  */
+import type { DocHandle } from '../docs/doc-handle.js'
+import type { AutomergeModule } from '../docs/automerge.js'
+import type { JsonValue } from '../docs/crdt/canonical-json.js'
+import { gCounter, lwwRegister, orSet, pnCounter, text as textModel } from '../docs/crdt/index.js'
+import {
+  CounterHandle,
+  GCounterHandle,
+  RegisterHandle,
+  SetHandle,
+  TextHandle,
+  type TypedHandleSource,
+} from '../docs/typed-handles.js'
+import { InvalidOptionError, throwIfAborted } from '../errors.js'
 import { Emitter } from '../events.js'
 import type { Member } from '../membership/member-table.js'
 import type { PresenceChange, RoomSession, RoomStats } from '../room/room-session.js'
 
 export type { Member, MemberRole, MemberState } from '../membership/member-table.js'
 export type { PresenceChange, RoomStats } from '../room/room-session.js'
+export type { DocHandle, DocStatus, DocChangeEvent, DocProgress } from '../docs/doc-handle.js'
+export type { GCounterHandle, CounterHandle, SetHandle, RegisterHandle, TextHandle, ValueChange } from '../docs/typed-handles.js'
+export type { JsonValue } from '../docs/crdt/canonical-json.js'
+
+/** Local operations on typed handles within this window are committed as one change. */
+const BATCH_WINDOW_MS = 25
+
+type Closable = { close(): void }
+
+export interface DocOptions {
+  /**
+   * The document's initial root value, e.g. `{ cards: [] }`. Every peer must pass the same one: it is the document's
+   * genesis, created identically everywhere so that first edits made on several peers at once all survive. Default {}.
+   */
+  readonly initial?: Record<string, unknown>
+  readonly signal?: AbortSignal
+}
+
+/** Names the app gives documents: 1 to 200 characters, not starting with 'synod:' (reserved for typed handles). */
+export function validateDocName(name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 200 || name.startsWith('synod:')) {
+    throw new InvalidOptionError(
+      `document name must be 1 to 200 characters and not start with 'synod:', got ${JSON.stringify(name)}`,
+    )
+  }
+  return name
+}
 
 export interface RoomEvents extends Record<string, unknown> {
   'member:join': Member
@@ -50,6 +90,7 @@ export class Room {
   readonly presence: Presence
   private readonly events = new Emitter<RoomEvents>()
   private leaving: Promise<void> | undefined
+  private readonly typed = new Map<string, Closable>()
 
   constructor(
     private readonly session: RoomSession,
@@ -74,6 +115,63 @@ export class Room {
     return this.events.on(event, listener)
   }
 
+  /**
+   * Opens a shared Automerge document, resolving once it is usable: loaded from storage (offline too), or created
+   * from `initial`. It then syncs with every member, sending only what each lacks.
+   */
+  async doc<T>(name: string, options: DocOptions = {}): Promise<DocHandle<T>> {
+    validateDocName(name)
+    throwIfAborted(options.signal)
+    const docs = await this.session.docs()
+    throwIfAborted(options.signal)
+    return docs.open<T>(name, options.initial ?? {})
+  }
+
+  /** A grow-only counter shared by the room (usable at once; it fills in as it loads and syncs). */
+  gcounter(name: string): GCounterHandle {
+    return this.typedHandle<GCounterHandle, gCounter.GCounterDoc>('gcounter', name, gCounter.initialRoot, (n, load) => new GCounterHandle(n, load, BATCH_WINDOW_MS))
+  }
+
+  /** A counter that goes up and down (PN-Counter). */
+  counter(name: string): CounterHandle {
+    return this.typedHandle<CounterHandle, pnCounter.PNCounterDoc>('counter', name, pnCounter.initialRoot, (n, load) => new CounterHandle(n, load, BATCH_WINDOW_MS))
+  }
+
+  /** An add-wins set of JSON values (OR-Set). */
+  set<T extends JsonValue>(name: string): SetHandle<T> {
+    return this.typedHandle<SetHandle<T>, orSet.ORSetDoc>('set', name, orSet.initialRoot, (n, load) => new SetHandle<T>(n, load, BATCH_WINDOW_MS))
+  }
+
+  /** A last-writer-wins register holding one JSON value. */
+  register<T extends JsonValue>(name: string): RegisterHandle<T> {
+    const self = this.session.selfId
+    return this.typedHandle<RegisterHandle<T>, lwwRegister.LWWRegisterDoc>('register', name, lwwRegister.initialRoot, (n, load) => new RegisterHandle<T>(n, load, BATCH_WINDOW_MS, self))
+  }
+
+  /** Collaborative text. */
+  text(name: string): TextHandle {
+    return this.typedHandle<TextHandle, textModel.TextDoc>('text', name, textModel.initialRoot, (n, load) => new TextHandle(n, load, BATCH_WINDOW_MS))
+  }
+
+  private typedHandle<H extends Closable, D>(
+    kind: string,
+    name: string,
+    initial: (A: AutomergeModule) => object,
+    make: (name: string, load: Promise<TypedHandleSource<D>>) => H,
+  ): H {
+    validateDocName(name)
+    const key = `synod:${kind}:${name}`
+    const existing = this.typed.get(key)
+    if (existing !== undefined) return existing as H
+    const load = this.session.docs().then(async (docs) => ({
+      A: docs.automerge,
+      handle: await docs.open<D>(key, initial),
+    }))
+    const handle = make(name, load)
+    this.typed.set(key, handle)
+    return handle
+  }
+
   /** A plain, JSON-serialisable snapshot of the room's counters, latencies and connections. */
   stats(): RoomStats {
     return this.session.stats()
@@ -82,6 +180,7 @@ export class Room {
   /** Leaves the room: tells the others (best effort) and stops its traffic. Idempotent. */
   async leave(): Promise<void> {
     this.leaving ??= Promise.resolve().then(() => {
+      for (const handle of this.typed.values()) handle.close()
       this.session.close()
       this.events.clear()
       this.onLeave(this)

@@ -16,6 +16,9 @@ import type { PeerDialer } from '../transport/peer-dialer.js'
 import { TokenBucket } from '../transport/token-bucket.js'
 import type { RelayConnector } from '../transport/relay-connector.js'
 import { RoomDiscovery } from '../transport/rendezvous/client.js'
+import type { FramedStream } from '../transport/framed-stream.js'
+import type { StorageAdapter } from '../storage/adapter.js'
+import { RoomDocs } from './room-docs.js'
 
 export interface RoomOptions {
   /** Interval between two heartbeats that tell the room we are here, in ms. Default 1000. */
@@ -47,6 +50,7 @@ export interface RoomSessionDeps {
   readonly timer: Timer
   readonly random: Random
   readonly name: string
+  readonly storage: StorageAdapter
 }
 
 export interface PresenceChange {
@@ -65,6 +69,8 @@ export interface RoomSessionEvents extends Record<string, unknown> {
 }
 
 export interface RoomStats {
+  /** Documents held in this room and their sync status. */
+  readonly docs: Record<string, { readonly status: 'local' | 'syncing' | 'synced'; readonly heads: number }>
   readonly roomId: string
   readonly peerId: string
   readonly members: number
@@ -83,6 +89,8 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
   private readonly cleanups: Array<() => void> = []
   private cancelHeartbeat: (() => void) | undefined
   private closed = false
+  private docsLoading: Promise<RoomDocs> | undefined
+  private docsReady: RoomDocs | undefined
 
   constructor(
     readonly roomId: string,
@@ -136,9 +144,47 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
       }),
       dialer.on('direct:open', ({ peer }) => this.apply(this.members.setDirect(peer, true))),
       dialer.on('direct:close', ({ peer }) => this.apply(this.members.setDirect(peer, false))),
+      // Documents sync with every member we hold a direct connection to; gossip-free, one stream each way.
+      this.on('member:join', (m) => {
+        if (m.direct) this.docsReady?.connect(m.id)
+      }),
+      this.on('member:update', (m) => {
+        if (m.direct) this.docsReady?.connect(m.id)
+        else this.docsReady?.disconnect(m.id)
+      }),
+      this.on('member:leave', (m) => this.docsReady?.disconnect(m.id)),
     )
     this.discovery.start()
     this.heartbeat()
+  }
+
+  /** The room's documents, created (and Automerge loaded) on first use. */
+  async docs(): Promise<RoomDocs> {
+    this.assertOpen()
+    this.docsLoading ??= RoomDocs.create({
+      node: this.deps.node,
+      roomId: this.roomId,
+      storage: this.deps.storage,
+      metrics: this.deps.metrics,
+      directMembers: () => this.members.list().filter((m) => m.direct).map((m) => m.id),
+    }).then((docs) => {
+      if (this.closed) docs.close()
+      else this.docsReady = docs
+      return docs
+    })
+    return this.docsLoading
+  }
+
+  /** A member's sync stream for this room arrived (the peer-wide router read its hello). */
+  acceptSync(peer: string, framed: FramedStream): void {
+    if (this.closed) {
+      framed.abort(new RoomClosedError('room was left'))
+      return
+    }
+    this.docs().then(
+      (docs) => docs.accept(peer, framed),
+      (err: unknown) => framed.abort(err instanceof Error ? err : new Error(String(err))),
+    )
   }
 
   memberList(): Member[] {
@@ -158,6 +204,7 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
 
   stats(): RoomStats {
     return {
+      docs: this.docsReady?.stats() ?? {},
       roomId: this.roomId,
       peerId: this.selfId,
       members: this.members.size,
@@ -175,6 +222,7 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
     this.cancelHeartbeat?.()
     this.presence.close()
     this.discovery.stop()
+    this.docsReady?.close()
     for (const cleanup of this.cleanups.splice(0)) cleanup()
     const pubsub = this.deps.node.services.pubsub
     pubsub.unsubscribe(this.topic)

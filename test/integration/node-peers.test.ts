@@ -128,16 +128,21 @@ describe('Node peers through a real relay', () => {
     })
     const oversized = encodeRoomMessage({ type: 'presence', incarnation: 1, version: 1, json: JSON.stringify('x'.repeat(20_000)) })
     const badJson = encodeRoomMessage({ type: 'presence', incarnation: 1, version: 2, json: '{not json' })
-    for (const data of [oversized, badJson, new Uint8Array([99, 1, 2, 3])]) {
-      await rogue.services.pubsub.publish(topic, data)
-    }
-    const rejected = (): number => {
+    const done = (): boolean => {
       const counters = room.stats().metrics.counters
-      return (counters['presence.rejected'] ?? 0) + (counters['room.rejected'] ?? 0)
+      return (counters['presence.rejected'] ?? 0) >= 2 && (counters['room.rejected'] ?? 0) >= 1
     }
-    // Rejections raise no event: poll the counters (bounded) until all three have been seen.
-    for (let i = 0; i < 400 && rejected() < 3; i++) await new Promise((resolve) => setTimeout(resolve, 25))
-    expect(rejected()).toBe(3)
+    // gossipsub may drop a publish while its outbound stream to the honest peer is still opening (under load), so
+    // send the three bad messages again until they have arrived. Rejections raise no event: poll the counters.
+    for (let round = 0; round < 40 && !done(); round++) {
+      for (const data of [oversized, badJson, new Uint8Array([99, 1, 2, 3])]) {
+        await rogue.services.pubsub.publish(topic, data)
+      }
+      for (let i = 0; i < 20 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+    const counters = room.stats().metrics.counters
+    expect(counters['presence.rejected']).toBeGreaterThanOrEqual(2) // the oversized value and the bad JSON
+    expect(counters['room.rejected']).toBeGreaterThanOrEqual(1) // the unknown message type
     expect(room.presence.get(rogue.peerId.toString())).toBeUndefined()
     // The honest peer is unharmed: it still works and still accepts valid messages from the same sender.
     room.presence.set({ ok: true })

@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { MemoryStorageAdapter } from '../../../src/storage/memory.js'
 import {
   resolveRoomOptions,
   validatePeerOptions,
@@ -139,7 +140,7 @@ describe('validatePeerOptions', () => {
     {},
     { storage: 'memory' },
     { storage: 'indexeddb' },
-    { storage: { kind: 'custom' } },
+    { storage: new MemoryStorageAdapter() },
     { name: '' },
     { name: 'n'.repeat(128) },
     { dialTimeoutMs: 100 },
