@@ -1,6 +1,6 @@
 // A bare page that joins one room and records what it sees, for the end-to-end tests and benchmarks. The test reads
 // `window.synodTest`; it never tells the peers about each other.
-import { createPeer, type Member, type PresenceChange } from '../../src/index.js'
+import { createPeer, type Member, type Peer, type PresenceChange, type Room } from '../../src/index.js'
 
 interface Recorded {
   peerId: string
@@ -16,6 +16,9 @@ declare global {
   interface Window {
     synodTest: {
       ready: Promise<void>
+      /** The public objects themselves, for tests that drive the API directly. */
+      peer?: Peer
+      room?: Room
       recorded: Recorded
       members(): Member[]
       setPresence(value: unknown): void
@@ -30,7 +33,8 @@ declare global {
 const params = new URLSearchParams(location.search)
 const roomId = params.get('room') ?? 'e2e'
 const name = params.get('name') ?? ''
-const bootstrapUrl = params.get('bootstrap')
+// offline=1: start with no relay at all (cut off for real: nobody can reach this page and it can reach nobody).
+const bootstrapUrl = params.get('offline') === '1' ? null : params.get('bootstrap')
 const recorded: Recorded = { peerId: '', marks: { script: performance.now() }, presence: [], events: [], errors: [] }
 const statusEl = document.getElementById('status')
 const wall = (): number => performance.timeOrigin + performance.now()
@@ -54,6 +58,8 @@ async function start(): Promise<void> {
   })
   const room = await peer.join(roomId)
   recorded.marks.joined = performance.now()
+  window.synodTest.peer = peer
+  window.synodTest.room = room
   const expected = Number(params.get('expect') ?? '0')
   const check = (m: Member): void => {
     if (m.direct) recorded.marks.firstDirect ??= performance.now()

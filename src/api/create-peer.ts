@@ -6,7 +6,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { InvalidOptionError, PeerClosedError, throwIfAborted } from '../errors.js'
 import { MetricsRegistry } from '../metrics/index.js'
 import { realRandom } from '../runtime/index.js'
-import { createStorage } from '../storage/index.js'
+import { createStorage, requestPersistence } from '../storage/index.js'
 import { createSynodLibp2p, isLocalAddress } from '../transport/create-node.js'
 import { parseBootstrap, RelayConnector } from '../transport/relay-connector.js'
 import { validatePeerOptions, type PeerOptions } from './options.js'
@@ -29,10 +29,12 @@ export async function createPeer(options: PeerOptions = {}): Promise<Peer> {
   const dialTimeoutMs = options.dialTimeoutMs ?? 5000
   const metrics = new MetricsRegistry()
   const storage = await createStorage(options.storage ?? (typeof indexedDB === 'undefined' ? 'memory' : 'indexeddb'), 'synod')
+  const gate = { offline: false }
   const node = await createSynodLibp2p({
     iceServers: options.iceServers ?? [],
     allowPrivateAddresses,
     dialTimeoutMs,
+    gate,
   })
   const relays = new RelayConnector(node, bootstrap, {
     initialBackoffMs: 250,
@@ -41,7 +43,14 @@ export async function createPeer(options: PeerOptions = {}): Promise<Peer> {
     random: realRandom,
     metrics,
   })
-  const peer = new Peer({ node, relays, name: options.name ?? '', dialTimeoutMs, metrics, storage })
+  const peer = new Peer({ node, relays, name: options.name ?? '', dialTimeoutMs, metrics, storage, gate })
+  if (storage.kind === 'indexeddb') {
+    // Ask the browser not to evict our data under storage pressure; it may say no, which we report in stats only.
+    requestPersistence().then(
+      (granted) => metrics.counter(granted ? 'storage.persisted' : 'storage.not_persisted').inc(),
+      () => metrics.counter('storage.not_persisted').inc(),
+    )
+  }
   if (options.signal !== undefined) {
     options.signal.addEventListener('abort', () => void peer.close(), { once: true })
     if (options.signal.aborted) {

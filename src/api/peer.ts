@@ -30,6 +30,8 @@ export interface PeerParts {
   readonly dialTimeoutMs: number
   readonly metrics: MetricsRegistry
   readonly storage: StorageAdapter
+  /** Shared with the connection gater: while set, every dial and inbound connection is refused. */
+  readonly gate: { offline: boolean }
 }
 
 export class Peer {
@@ -162,8 +164,40 @@ export class Peer {
     })
   }
 
+  /** True between goOffline() and goOnline(). */
+  get isOffline(): boolean {
+    return this.parts.gate.offline
+  }
+
+  /**
+   * Cuts this peer off the network for real (an "airplane mode" switch): closes every connection, stops dialling,
+   * and refuses new connections until goOnline(). Rooms, documents and presence keep working locally; edits are
+   * stored and merge with the others once back. Idempotent.
+   */
+  async goOffline(): Promise<void> {
+    if (this.closing !== undefined) throw new PeerClosedError('the peer was closed')
+    this.parts.gate.offline = true
+    this.parts.relays.stop()
+    await Promise.all(this.parts.node.getConnections().map(async (c) => c.close().catch(() => c.abort(new Error('offline')))))
+    this.updateStatus()
+  }
+
+  /** Ends goOffline(): reconnects to the relays at once and redials the room's members. Idempotent. */
+  goOnline(): void {
+    if (this.closing !== undefined) throw new PeerClosedError('the peer was closed')
+    if (!this.parts.gate.offline) return
+    this.parts.gate.offline = false
+    this.parts.relays.start()
+    this.dialer.wakeAll()
+    this.updateStatus()
+  }
+
   private updateStatus(): void {
     if (this.closing !== undefined) return
+    if (this.parts.gate.offline) {
+      this.setStatus('offline')
+      return
+    }
     const connected = this.parts.node.getConnections().length > 0
     this.setStatus(connected ? 'online' : this.parts.relays.isDialing ? 'connecting' : 'offline')
   }

@@ -28,7 +28,7 @@ export type { JsonValue } from '../docs/crdt/canonical-json.js'
 /** Local operations on typed handles within this window are committed as one change. */
 const BATCH_WINDOW_MS = 25
 
-type Closable = { close(): void }
+type Closable = { close(): void; flush(): void }
 
 export interface DocOptions {
   /**
@@ -170,6 +170,16 @@ export class Room {
     const handle = make(name, load)
     this.typed.set(key, handle)
     return handle
+  }
+
+  /**
+   * Resolves once every local change made so far (typed handles' pending operations included) is durable in storage:
+   * await it before a reload or shutdown that must not lose the last edits.
+   */
+  async flushed(): Promise<void> {
+    for (const handle of this.typed.values()) handle.flush()
+    if (this.session.isClosed) return
+    await (await this.session.docs()).flushed()
   }
 
   /** A plain, JSON-serialisable snapshot of the room's counters, latencies and connections. */

@@ -62,12 +62,17 @@ export class DocStore {
   }
 
   /**
-   * Stores what changed in `doc` since its last save. `doc` must descend from what was loaded or saved before for
-   * this name (Automerge tracks what saveIncremental already returned). Resolves once durable.
+   * Stores what changed in the document since its last save. `current` returns the document as it is when the write
+   * runs: an Automerge document object is out of date (unusable) as soon as it is changed again, and writes queue up
+   * behind each other. It must descend from what was loaded or saved before for this name (Automerge tracks what
+   * saveIncremental already returned). Resolves once durable.
    */
-  async save(name: string, doc: AnyDoc): Promise<void> {
+  async save(name: string, current: () => AnyDoc | undefined): Promise<void> {
     const state = this.state(name)
-    const next = state.chain.then(async () => this.write(name, state, doc))
+    const next = state.chain.then(async () => {
+      const doc = current()
+      if (doc !== undefined) await this.write(name, state, doc)
+    })
     state.chain = next.catch(() => {})
     return next
   }

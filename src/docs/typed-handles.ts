@@ -33,13 +33,14 @@ abstract class TypedHandle<D, V, P> {
   private cancelFlush: (() => void) | undefined
   private closed = false
   private loadError: Error | undefined
+  private readonly loading: Promise<void>
 
   constructor(
     readonly name: string,
     load: Promise<Loaded<D>>,
     private readonly batchWindowMs: number,
   ) {
-    load.then(
+    this.loading = load.then(
       (loaded) => {
         this.loaded = loaded
         loaded.handle.on('change', ({ local }) => {
@@ -66,8 +67,14 @@ abstract class TypedHandle<D, V, P> {
   }
 
   /** Whether the document has loaded (operations made before that are kept and committed then). */
-  get ready(): boolean {
+  get isReady(): boolean {
     return this.loaded !== undefined
+  }
+
+  /** Resolves once the document has loaded from storage (or its genesis); rejects if it could not be. */
+  async whenReady(): Promise<void> {
+    await this.loading
+    if (this.loadError !== undefined) throw this.loadError
   }
 
   /** Commits pending operations now instead of at the end of the batch window. */

@@ -81,8 +81,8 @@ export class RoomDocs {
     const genesisHeads = A.getHeads(A.load(genesisBytes))
     const stored = await this.store.load(name)
     const doc = stored ?? A.load<Record<string, unknown>>(genesisBytes)
-    const merged = this.engine.open(name, stored === undefined ? doc : A.merge(doc, A.load(genesisBytes)), genesisHeads)
-    if (stored === undefined) void this.persist(name, merged)
+    this.engine.open(name, stored === undefined ? doc : A.merge(doc, A.load(genesisBytes)), genesisHeads)
+    if (stored === undefined) void this.persist(name)
     const handle = new DocHandle<unknown>(name, {
       automerge: A,
       current: () => this.engine.doc(name) as never,
@@ -134,16 +134,15 @@ export class RoomDocs {
   }
 
   private onDocChange(name: string, local: boolean, fromPeer: boolean): void {
-    const doc = this.engine.doc(name)
-    if (doc !== undefined) void this.persist(name, doc)
+    void this.persist(name)
     if (fromPeer) this.received.set(name, (this.received.get(name) ?? 0) + 1)
     this.handles.get(name)?.notifyChange(local)
     this.refreshStatus(name)
   }
 
-  private async persist(name: string, doc: AnyDoc): Promise<void> {
+  private async persist(name: string): Promise<void> {
     try {
-      await this.store.save(name, doc)
+      await this.store.save(name, () => this.engine.doc(name))
     } catch (err) {
       this.deps.metrics.counter('docs.storage_errors').inc()
       this.handles.get(name)?.notifyError(err instanceof Error ? err : new Error(String(err)))

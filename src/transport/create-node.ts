@@ -32,6 +32,8 @@ export interface NodeAssemblyOptions {
   /** Per-address dial timeout in ms: a hung dial is abandoned after this and retried by the dialler. */
   readonly dialTimeoutMs: number
   readonly privateKey?: PrivateKey
+  /** While `offline` is true every dial and every inbound connection is refused (the peer's offline switch). */
+  readonly gate?: { offline: boolean }
 }
 
 /** True when the multiaddr points at a loopback or private-range host, or uses plain ws. */
@@ -40,11 +42,13 @@ export function isLocalAddress(addr: Multiaddr): boolean {
   return isPrivate(addr) || text.includes('/ws/') || text.endsWith('/ws')
 }
 
-function gater(allowPrivate: boolean): ConnectionGater {
+function gater(allowPrivate: boolean, gate: { offline: boolean }): ConnectionGater {
   // The browser default refuses private addresses and ws://. We keep that default unless the application pointed us
   // at such a relay itself (see createPeer's `allowPrivateAddresses`).
   return {
-    denyDialMultiaddr: (addr) => (allowPrivate ? false : isLocalAddress(addr)),
+    denyDialMultiaddr: (addr) => gate.offline || (allowPrivate ? false : isLocalAddress(addr)),
+    denyInboundConnection: () => gate.offline,
+    denyInboundRelayedConnection: () => gate.offline,
   }
 }
 
@@ -65,7 +69,7 @@ export async function createSynodLibp2p(options: NodeAssemblyOptions): Promise<S
     ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionGater: gater(options.allowPrivateAddresses),
+    connectionGater: gater(options.allowPrivateAddresses, options.gate ?? { offline: false }),
     connectionManager: {
       dialTimeout: options.dialTimeoutMs * 2,
       addressDialTimeout: options.dialTimeoutMs,

@@ -111,6 +111,11 @@ export class PeerDialer extends Emitter<PeerDialerEvents> {
     this.wants.delete(peer)
   }
 
+  /** Cuts every waiting dial loop's backoff short (the network is back). */
+  wakeAll(): void {
+    for (const want of this.wants.values()) want.wake.abort()
+  }
+
   stop(): void {
     this.stopped = true
     for (const want of this.wants.values()) want.abort.abort()

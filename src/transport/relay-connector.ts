@@ -51,7 +51,7 @@ export function relayIdOf(addr: Multiaddr): string {
 }
 
 export class RelayConnector extends Emitter<RelayConnectorEvents> {
-  private readonly abort = new AbortController()
+  private abort = new AbortController()
   private readonly dialing = new Set<string>()
   private readonly connected = new Map<string, Multiaddr>()
   private started = false
@@ -73,13 +73,17 @@ export class RelayConnector extends Emitter<RelayConnectorEvents> {
     return this.dialing.size > 0
   }
 
+  /** Starts keeping every relay connected. Idempotent; after stop() it starts afresh (backoff reset). */
   start(): void {
     if (this.started) return
     this.started = true
+    if (this.abort.signal.aborted) this.abort = new AbortController()
     for (const addr of this.addrs) void this.keepConnected(addr)
   }
 
+  /** Stops dialling (an open connection stays until the caller closes it). */
   stop(): void {
+    this.started = false
     this.abort.abort()
   }
 
