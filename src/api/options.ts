@@ -73,6 +73,7 @@ export function resolveRoomOptions(options: JoinOptions): RoomOptions {
     inboundRatePerSecond: positive('inboundRatePerSecond', options.inboundRatePerSecond, d.inboundRatePerSecond, {
       max: 100_000,
     }),
+    batchWindowMs: positive('batchWindowMs', options.batchWindowMs, d.batchWindowMs, { min: 0, max: 10_000 }),
   }
 }
 

@@ -25,9 +25,6 @@ export type { DocHandle, DocStatus, DocChangeEvent, DocProgress } from '../docs/
 export type { GCounterHandle, CounterHandle, SetHandle, RegisterHandle, TextHandle, ValueChange } from '../docs/typed-handles.js'
 export type { JsonValue } from '../docs/crdt/canonical-json.js'
 
-/** Local operations on typed handles within this window are committed as one change. */
-const BATCH_WINDOW_MS = 25
-
 type Closable = { close(): void; flush(): void }
 
 export interface DocOptions {
@@ -129,28 +126,28 @@ export class Room {
 
   /** A grow-only counter shared by the room (usable at once; it fills in as it loads and syncs). */
   gcounter(name: string): GCounterHandle {
-    return this.typedHandle<GCounterHandle, gCounter.GCounterDoc>('gcounter', name, gCounter.initialRoot, (n, load) => new GCounterHandle(n, load, BATCH_WINDOW_MS))
+    return this.typedHandle<GCounterHandle, gCounter.GCounterDoc>('gcounter', name, gCounter.initialRoot, (n, load) => new GCounterHandle(n, load, this.session.batchWindowMs))
   }
 
   /** A counter that goes up and down (PN-Counter). */
   counter(name: string): CounterHandle {
-    return this.typedHandle<CounterHandle, pnCounter.PNCounterDoc>('counter', name, pnCounter.initialRoot, (n, load) => new CounterHandle(n, load, BATCH_WINDOW_MS))
+    return this.typedHandle<CounterHandle, pnCounter.PNCounterDoc>('counter', name, pnCounter.initialRoot, (n, load) => new CounterHandle(n, load, this.session.batchWindowMs))
   }
 
   /** An add-wins set of JSON values (OR-Set). */
   set<T extends JsonValue>(name: string): SetHandle<T> {
-    return this.typedHandle<SetHandle<T>, orSet.ORSetDoc>('set', name, orSet.initialRoot, (n, load) => new SetHandle<T>(n, load, BATCH_WINDOW_MS))
+    return this.typedHandle<SetHandle<T>, orSet.ORSetDoc>('set', name, orSet.initialRoot, (n, load) => new SetHandle<T>(n, load, this.session.batchWindowMs))
   }
 
   /** A last-writer-wins register holding one JSON value. */
   register<T extends JsonValue>(name: string): RegisterHandle<T> {
     const self = this.session.selfId
-    return this.typedHandle<RegisterHandle<T>, lwwRegister.LWWRegisterDoc>('register', name, lwwRegister.initialRoot, (n, load) => new RegisterHandle<T>(n, load, BATCH_WINDOW_MS, self))
+    return this.typedHandle<RegisterHandle<T>, lwwRegister.LWWRegisterDoc>('register', name, lwwRegister.initialRoot, (n, load) => new RegisterHandle<T>(n, load, this.session.batchWindowMs, self))
   }
 
   /** Collaborative text. */
   text(name: string): TextHandle {
-    return this.typedHandle<TextHandle, textModel.TextDoc>('text', name, textModel.initialRoot, (n, load) => new TextHandle(n, load, BATCH_WINDOW_MS))
+    return this.typedHandle<TextHandle, textModel.TextDoc>('text', name, textModel.initialRoot, (n, load) => new TextHandle(n, load, this.session.batchWindowMs))
   }
 
   private typedHandle<H extends Closable, D>(

@@ -18,6 +18,12 @@ export interface DocChangeEvent<T> {
 export interface DocProgress {
   /** Sync messages with new changes received from peers for this document so far. */
   readonly changesReceived: number
+  /**
+   * While a large message for this document (a whole saved document for a newcomer) arrives in chunks: bytes
+   * received so far and the message's size (to within one 64 KiB chunk). Both 0 when nothing large is arriving.
+   */
+  readonly receivedBytes: number
+  readonly totalBytes: number
   /** Peers we are syncing this document with, and how many of them are in sync. */
   readonly peers: number
   readonly peersInSync: number

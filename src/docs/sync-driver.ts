@@ -32,6 +32,8 @@ export class SyncDriver {
     private readonly roomId: string,
     private readonly engine: SyncEngine,
     private readonly metrics: MetricsRegistry,
+    /** A large message for `doc` is arriving in chunks: how many bytes of about how many so far. */
+    private readonly onProgress: (doc: string, receivedBytes: number, totalBytes: number) => void = () => {},
   ) {}
 
   /** Frames the engine wants to send go through here. */
@@ -121,6 +123,10 @@ export class SyncDriver {
         if (wire === null) return
         const frame = assembler.push(wire)
         if (frame !== undefined) this.engine.receive(peer, frame)
+        else {
+          const progress = assembler.progress()
+          if (progress?.doc !== undefined) this.onProgress(progress.doc, progress.received, progress.total)
+        }
       }
     } catch {
       // A malformed frame: count it against the peer and close this stream; our documents are untouched.

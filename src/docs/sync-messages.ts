@@ -121,6 +121,14 @@ export class ChunkAssembler {
   private parts: Uint8Array[] = []
   private expected = 0
 
+  /** The chunked message being received: its document (read from the first chunk) and how far along it is. */
+  progress(): { readonly doc: string | undefined; readonly received: number; readonly total: number } | undefined {
+    if (this.parts.length === 0) return undefined
+    return { doc: this.docName, received: this.parts.length * SYNC_LIMITS.chunkBytes, total: this.expected * SYNC_LIMITS.chunkBytes }
+  }
+
+  private docName: string | undefined
+
   /** Returns the whole frame once its last chunk arrived, the frame itself if it was not chunked, else undefined. */
   push(wire: Uint8Array): SyncFrame | undefined {
     const frame = decodeSyncFrame(wire, SYNC_LIMITS.maxFrameBytes)
@@ -132,6 +140,7 @@ export class ChunkAssembler {
       throw new DecodeError(`chunk ${frame.index}/${frame.count} out of order`)
     }
     this.expected = frame.count
+    if (frame.index === 0) this.docName = peekDocName(frame.data)
     this.parts.push(frame.data)
     if (this.parts.length < frame.count) return undefined
     const total = this.parts.reduce((n, p) => n + p.length, 0)
@@ -145,5 +154,16 @@ export class ChunkAssembler {
     const inner = decodeSyncFrame(whole)
     if (inner.type === 'chunk') throw new DecodeError('nested chunk')
     return inner
+  }
+}
+
+/** The document a chunked `sync` or `snapshot` frame is about, read from the start of its first chunk. */
+function peekDocName(firstChunk: Uint8Array): string | undefined {
+  try {
+    const r = new Reader(firstChunk, { maxBytes: SYNC_LIMITS.maxDocNameLength * 4 })
+    const type = r.u8()
+    return type === CODES.sync || type === CODES.snapshot ? r.string() : undefined
+  } catch {
+    return undefined
   }
 }

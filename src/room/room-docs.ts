@@ -9,7 +9,7 @@ import { genesis } from '../docs/crdt/genesis.js'
 import { DocHandle, type DocStatus } from '../docs/doc-handle.js'
 import { DocStore } from '../docs/doc-store.js'
 import { SyncDriver } from '../docs/sync-driver.js'
-import { SyncEngine, type AnyDoc } from '../docs/sync-engine.js'
+import { SyncEngine } from '../docs/sync-engine.js'
 import type { MetricsRegistry } from '../metrics/index.js'
 import type { StorageAdapter } from '../storage/adapter.js'
 import type { SynodLibp2p } from '../transport/create-node.js'
@@ -31,6 +31,8 @@ export class RoomDocs {
   private readonly handles = new Map<string, DocHandle<unknown>>()
   private readonly opening = new Map<string, Promise<DocHandle<unknown>>>()
   private readonly received = new Map<string, number>()
+  /** A chunked message in flight per document (a large catch-up). */
+  private readonly transfer = new Map<string, { received: number; total: number }>()
   private closed = false
 
   private constructor(
@@ -44,7 +46,10 @@ export class RoomDocs {
       // The engine sends only from calls made after construction, when the driver exists.
       send: (peer, frame) => this.driver.send(peer, frame),
     })
-    this.driver = new SyncDriver(deps.node, deps.roomId, this.engine, deps.metrics)
+    this.driver = new SyncDriver(deps.node, deps.roomId, this.engine, deps.metrics, (doc, received, total) => {
+      this.transfer.set(doc, { received, total })
+      this.refreshStatus(doc)
+    })
     this.store = new DocStore(automerge, deps.storage, deps.roomId, deps.node.peerId.toString())
     this.engine.on('doc:change', ({ doc, local, from }) => this.onDocChange(doc, local, from !== undefined))
     this.engine.on('doc:peer-state', ({ doc }) => this.refreshStatus(doc))
@@ -135,6 +140,7 @@ export class RoomDocs {
 
   private onDocChange(name: string, local: boolean, fromPeer: boolean): void {
     void this.persist(name)
+    this.transfer.delete(name)
     if (fromPeer) this.received.set(name, (this.received.get(name) ?? 0) + 1)
     this.handles.get(name)?.notifyChange(local)
     this.refreshStatus(name)
@@ -170,6 +176,8 @@ export class RoomDocs {
       peers: peers.length,
       peersInSync: peers.filter((p) => this.engine.inSyncWith(name, p)).length,
       changesReceived: this.received.get(name) ?? 0,
+      receivedBytes: this.transfer.get(name)?.received ?? 0,
+      totalBytes: this.transfer.get(name)?.total ?? 0,
     })
   }
 }

@@ -31,6 +31,8 @@ export interface RoomOptions {
   readonly maxPresenceBytes: number
   /** Room messages accepted per member per second before the excess is dropped. Default 50 (burst 100). */
   readonly inboundRatePerSecond: number
+  /** Typed handles commit the local operations of this window as one change, in ms. Default 25. */
+  readonly batchWindowMs: number
 }
 
 export const DEFAULT_ROOM_OPTIONS: RoomOptions = {
@@ -39,6 +41,7 @@ export const DEFAULT_ROOM_OPTIONS: RoomOptions = {
   presenceThrottleMs: 50,
   maxPresenceBytes: 8 * 1024,
   inboundRatePerSecond: 50,
+  batchWindowMs: 25,
 }
 
 export interface RoomSessionDeps {
@@ -108,6 +111,10 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
       ({ version, json }) => this.publish({ type: 'presence', incarnation: this.incarnation, version, json }),
     )
     this.discovery = new RoomDiscovery(deps.node, deps.relays, roomId, { random: deps.random, metrics: deps.metrics })
+  }
+
+  get batchWindowMs(): number {
+    return this.options.batchWindowMs
   }
 
   get isClosed(): boolean {

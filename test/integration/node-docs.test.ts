@@ -82,6 +82,25 @@ describe('documents between Node peers', () => {
     expect(dc.availableRemotely).toBe(true)
   })
 
+  it('reports progress while a newcomer receives a large document', async () => {
+    const r = await relay()
+    const seeder = await peer(r.multiaddrs, 'seeder')
+    const big = await (await seeder.join('big')).doc<{ lines: string[] }>('log', { initial: { lines: [] } })
+    // ~400 KB of incompressible text in 40 changes: sent to the newcomer as a saved document, in several chunks.
+    const noise = (n: number): string => Array.from({ length: n }, () => Math.random().toString(36).slice(2, 12)).join('')
+    for (let i = 0; i < 40; i++) big.change((d) => void d.lines.push(noise(1000)))
+    const newcomer = await peer(r.multiaddrs, 'newcomer')
+    const doc = await (await newcomer.join('big')).doc<{ lines: string[] }>('log', { initial: { lines: [] } })
+    const seen: Array<{ receivedBytes: number; totalBytes: number }> = []
+    doc.on('progress', (p) => {
+      if (p.totalBytes > 0) seen.push({ receivedBytes: p.receivedBytes, totalBytes: p.totalBytes })
+    })
+    await until(doc, () => doc.value().lines.length === 40, 'the newcomer to catch up')
+    expect(seen.length).toBeGreaterThan(0)
+    for (const p of seen) expect(p.receivedBytes).toBeLessThanOrEqual(p.totalBytes)
+    expect(Math.max(...seen.map((p) => p.totalBytes))).toBeGreaterThanOrEqual(64 * 1024)
+  })
+
   it('restores a document from storage before any network, and merges offline edits on reconnect', async () => {
     const r = await relay()
     const storage = durable()
