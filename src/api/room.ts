@@ -27,12 +27,12 @@ export type { JsonValue } from '../docs/crdt/canonical-json.js'
 
 type Closable = { close(): void; flush(): void }
 
-export interface DocOptions {
+export interface DocOptions<T = unknown> {
   /**
    * The document's initial root value, e.g. `{ cards: [] }`. Every peer must pass the same one: it is the document's
    * genesis, created identically everywhere so that first edits made on several peers at once all survive. Default {}.
    */
-  readonly initial?: Record<string, unknown>
+  readonly initial?: T & object
   readonly signal?: AbortSignal
 }
 
@@ -116,12 +116,12 @@ export class Room {
    * Opens a shared Automerge document, resolving once it is usable: loaded from storage (offline too), or created
    * from `initial`. It then syncs with every member, sending only what each lacks.
    */
-  async doc<T>(name: string, options: DocOptions = {}): Promise<DocHandle<T>> {
+  async doc<T>(name: string, options: DocOptions<T> = {}): Promise<DocHandle<T>> {
     validateDocName(name)
     throwIfAborted(options.signal)
     const docs = await this.session.docs()
     throwIfAborted(options.signal)
-    return docs.open<T>(name, options.initial ?? {})
+    return docs.open<T>(name, (options.initial ?? {}) as object)
   }
 
   /** A grow-only counter shared by the room (usable at once; it fills in as it loads and syncs). */

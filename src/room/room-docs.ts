@@ -65,7 +65,7 @@ export class RoomDocs {
    * peer, so that first edits made concurrently on several peers all survive), merged with anything peers already
    * sent. Resolves once it is usable.
    */
-  async open<T>(name: string, initial: Record<string, unknown> | ((A: AutomergeModule) => object)): Promise<DocHandle<T>> {
+  async open<T>(name: string, initial: object | ((A: AutomergeModule) => object)): Promise<DocHandle<T>> {
     const existing = this.handles.get(name) ?? (await this.opening.get(name))
     if (existing !== undefined) return existing as DocHandle<T>
     const opening = this.load(name, initial)
@@ -79,7 +79,7 @@ export class RoomDocs {
 
   private async load(
     name: string,
-    initial: Record<string, unknown> | ((A: AutomergeModule) => object),
+    initial: object | ((A: AutomergeModule) => object),
   ): Promise<DocHandle<unknown>> {
     const A = this.automerge
     const genesisBytes = genesis(A, name, typeof initial === 'function' ? initial(A) : initial)

@@ -1,22 +1,15 @@
 // Documents between Node peers through a real relay: concurrent first use keeps everyone's edits (shared genesis),
 // edits sync both ways, a late joiner catches up, and a peer restarted on the same storage has its edits before
 // any network is there.
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createPeer, type DocHandle, type Peer } from '../../src/index.js'
-import { startRelay, type Relay } from '../../src/node/relay.js'
+import type { Relay } from '../../src/node/relay.js'
+import { useCleanups } from '../support/cleanups.js'
 import type { StorageAdapter } from '../../src/storage/adapter.js'
 import { MemoryStorageAdapter } from '../../src/storage/memory.js'
 
-const cleanups: Array<() => Promise<void>> = []
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c()
-})
-
-async function relay(): Promise<Relay> {
-  const r = await startRelay({ port: 0 })
-  cleanups.push(async () => r.stop())
-  return r
-}
+const cleanups = useCleanups()
+const relay = async (): Promise<Relay> => cleanups.relay()
 
 /** Storage that survives the peer closing it, as IndexedDB survives a reload. */
 function durable(inner: StorageAdapter = new MemoryStorageAdapter()): StorageAdapter {
@@ -34,7 +27,7 @@ function durable(inner: StorageAdapter = new MemoryStorageAdapter()): StorageAda
 
 async function peer(bootstrap: string[], name: string, storage: StorageAdapter = durable()): Promise<Peer> {
   const p = await createPeer({ bootstrap, name, storage })
-  cleanups.push(async () => p.close())
+  cleanups.add(async () => p.close())
   return p
 }
 

@@ -1,31 +1,24 @@
 // Peers in Node (WebRTC through node-datachannel) against a real relay in the same process: they meet through the
 // relay's rendezvous, connect directly, share presence, stay apart from other rooms, and survive a peer that sends
 // garbage on the room topic.
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createPeer, type Peer, type Room } from '../../src/index.js'
 import { encodeRoomMessage } from '../../src/membership/room-messages.js'
 import { MetricsRegistry } from '../../src/metrics/index.js'
-import { startRelay, type Relay } from '../../src/node/relay.js'
+import type { Relay } from '../../src/node/relay.js'
+import { useCleanups } from '../support/cleanups.js'
 import { realRandom } from '../../src/runtime/index.js'
 import { createSynodLibp2p, type SynodLibp2p } from '../../src/transport/create-node.js'
 import { PeerDialer } from '../../src/transport/peer-dialer.js'
 import { parseBootstrap, RelayConnector } from '../../src/transport/relay-connector.js'
 import { RoomDiscovery } from '../../src/transport/rendezvous/client.js'
 
-const cleanups: Array<() => Promise<void>> = []
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c()
-})
-
-async function relay(): Promise<Relay> {
-  const r = await startRelay({ port: 0 })
-  cleanups.push(async () => r.stop())
-  return r
-}
+const cleanups = useCleanups()
+const relay = async (): Promise<Relay> => cleanups.relay()
 
 async function peer(r: Relay, name: string): Promise<Peer> {
   const p = await createPeer({ bootstrap: r.multiaddrs, name, storage: 'memory' })
-  cleanups.push(async () => p.close())
+  cleanups.add(async () => p.close())
   return p
 }
 
@@ -100,7 +93,7 @@ describe('Node peers through a real relay', () => {
     })
     const discovery = new RoomDiscovery(rogue, relays, 'gamma', { random: realRandom, metrics })
     discovery.on('peer:discovered', ({ id, addrs }) => dialer.want(id, addrs, 'gamma'))
-    cleanups.push(async () => {
+    cleanups.add(async () => {
       discovery.stop()
       dialer.stop()
       relays.stop()
