@@ -121,7 +121,7 @@ export class Room {
     throwIfAborted(options.signal)
     const docs = await this.session.docs()
     throwIfAborted(options.signal)
-    return docs.open<T>(name, (options.initial ?? {}) as object)
+    return docs.open<T>(name, (options.initial ?? {}))
   }
 
   /** A grow-only counter shared by the room (usable at once; it fills in as it loads and syncs). */
