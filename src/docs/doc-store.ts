@@ -77,6 +77,15 @@ export class DocStore {
     return next
   }
 
+  /**
+   * The document object for `name` was replaced by one loaded from a peer's snapshot: its next write is a compact
+   * snapshot (an incremental save of a freshly loaded document holds every change, uncompressed, several times
+   * larger than the snapshot).
+   */
+  rewrite(name: string): void {
+    this.state(name).bytes = Number.POSITIVE_INFINITY
+  }
+
   /** Resolves when every write queued so far for `name` has finished (successfully or not). */
   async flushed(name: string): Promise<void> {
     await this.state(name).chain

@@ -34,6 +34,8 @@ export interface DocChange {
   readonly local: boolean
   /** The peer the change came from, for remote changes. */
   readonly from?: string
+  /** The document object was replaced by one loaded from a snapshot (persistence may write it whole, compactly). */
+  readonly replaced?: boolean
 }
 
 export interface SyncEngineEvents extends Record<string, unknown> {
@@ -201,12 +203,15 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
       throw new SyncRejectedError(`snapshot of '${name}' could not be loaded`, { cause: err })
     }
     const before = this.A.getHeads(entry.doc)
-    entry.doc = this.A.merge(entry.doc, incoming)
+    const previous = entry.doc
+    // Loading a saved document is fast; merging a large one change by change is not. So the loaded document becomes
+    // ours, and only what we had that it lacks (usually nothing, or our few offline edits) is merged into it.
+    entry.doc = this.A.hasHeads(incoming, before) ? incoming : this.A.merge(incoming, previous)
     this.options.metrics.counter('sync.snapshots_received').inc()
     this.options.metrics.counter('sync.bytes_in').inc(data.length)
     // Start the conversation afresh: both sides now share the snapshot's heads, so the next round is tiny.
     entry.peers.set(peer, { ...fresh(this.A), heard: false })
-    if (!sameHeads(before, this.A.getHeads(entry.doc))) this.emit('doc:change', { doc: name, local: false, from: peer })
+    this.emit('doc:change', { doc: name, local: false, from: peer, replaced: true })
     this.flushDoc(name)
   }
 

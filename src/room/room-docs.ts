@@ -51,7 +51,10 @@ export class RoomDocs {
       this.refreshStatus(doc)
     })
     this.store = new DocStore(automerge, deps.storage, deps.roomId, deps.node.peerId.toString())
-    this.engine.on('doc:change', ({ doc, local, from }) => this.onDocChange(doc, local, from !== undefined))
+    this.engine.on('doc:change', ({ doc, local, from, replaced }) => {
+      if (replaced === true) this.store.rewrite(doc)
+      this.onDocChange(doc, local, from !== undefined)
+    })
     this.engine.on('doc:peer-state', ({ doc }) => this.refreshStatus(doc))
     for (const peer of deps.directMembers()) this.connect(peer)
   }

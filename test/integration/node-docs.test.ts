@@ -82,8 +82,10 @@ describe('documents between Node peers', () => {
     // ~400 KB of incompressible text in 40 changes: sent to the newcomer as a saved document, in several chunks.
     const noise = (n: number): string => Array.from({ length: n }, () => Math.random().toString(36).slice(2, 12)).join('')
     for (let i = 0; i < 40; i++) big.change((d) => void d.lines.push(noise(1000)))
-    const newcomer = await peer(r.multiaddrs, 'newcomer')
-    const doc = await (await newcomer.join('big')).doc<{ lines: string[] }>('log', { initial: { lines: [] } })
+    const storage = durable()
+    const newcomer = await peer(r.multiaddrs, 'newcomer', storage)
+    const newcomerRoom = await newcomer.join('big')
+    const doc = await newcomerRoom.doc<{ lines: string[] }>('log', { initial: { lines: [] } })
     const seen: Array<{ receivedBytes: number; totalBytes: number }> = []
     doc.on('progress', (p) => {
       if (p.totalBytes > 0) seen.push({ receivedBytes: p.receivedBytes, totalBytes: p.totalBytes })
@@ -92,6 +94,13 @@ describe('documents between Node peers', () => {
     expect(seen.length).toBeGreaterThan(0)
     for (const p of seen) expect(p.receivedBytes).toBeLessThanOrEqual(p.totalBytes)
     expect(Math.max(...seen.map((p) => p.totalBytes))).toBeGreaterThanOrEqual(64 * 1024)
+
+    // What arrived as a snapshot is stored whole: a restart with no network has every line.
+    await newcomerRoom.flushed()
+    await newcomer.close()
+    const restarted = await peer([], 'newcomer', storage)
+    const again = await (await restarted.join('big')).doc<{ lines: string[] }>('log', { initial: { lines: [] } })
+    expect(again.value().lines).toHaveLength(40)
   })
 
   it('restores a document from storage before any network, and merges offline edits on reconnect', async () => {
