@@ -5,9 +5,10 @@
  * document are serialised; a failed write (a full quota) is reported and covered by a full snapshot with the next
  * change, and what was stored before stays loadable.
  *
- * Several tabs of one origin share one database, so every key carries its writer (this session's peer id): tabs never
- * overwrite each other's snapshots or increments. Loading merges every writer's data; compaction replaces our own
- * keys and those we loaded (their content is in our snapshot), never keys another tab wrote since.
+ * Several tabs of one origin share one database, so every key carries its writer (this session's peer id) and a
+ * sequence number, and is written once: tabs never overwrite each other's data. Loading merges every writer's data;
+ * compaction replaces our own keys and those we loaded (their content is in our snapshot), never keys another tab
+ * wrote since.
  */
 import type { StorageAdapter, StorageKey } from '../storage/adapter.js'
 import type { AutomergeModule } from './automerge.js'
@@ -118,14 +119,16 @@ export class DocStore {
     const A = this.automerge
     const snapshot = A.save(doc)
     // save() also marks everything as saved for saveIncremental, so later increments start from here.
-    const snapKey = [...this.prefix(name), 'snap', this.writer]
+    // Every key is written once and never overwritten (snapshots are versioned too), so a key we loaded still holds
+    // what we loaded when we delete it: its content is in the snapshot we write in the same batch.
+    const snapKey = [...this.prefix(name), 'snap', this.writer, state.seq.toString(36).padStart(8, '0')]
     await this.storage.batch([
-      ...state.increments
-        .filter((key) => key.join('\u0000') !== snapKey.join('\u0000'))
-        .map((key) => ({ type: 'remove' as const, key })),
+      ...state.increments.map((key) => ({ type: 'remove' as const, key })),
       { type: 'save', key: snapKey, data: snapshot },
     ])
+    state.seq++
     state.increments.length = 0
+    state.increments.push(snapKey)
     state.bytes = 0
   }
 

@@ -165,10 +165,7 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
   }
 
   private receiveSync(peer: string, name: string, data: Uint8Array): void {
-    const entry = this.entryFor(name)
-    const ps = entry.peers.get(peer) ?? fresh(this.A)
-    entry.peers.set(peer, ps)
-    const before = this.A.getHeads(entry.doc)
+    // Decode before touching anything: a malformed message must not even create an empty document.
     let message: AM.SyncMessage
     try {
       this.A.decodeSyncMessage(data)
@@ -176,11 +173,17 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
     } catch (err) {
       throw new DecodeError(`malformed sync message for '${name}'`, { cause: err })
     }
+    const known = this.docs.has(name)
+    const entry = this.entryFor(name)
+    const ps = entry.peers.get(peer) ?? fresh(this.A)
+    entry.peers.set(peer, ps)
+    const before = this.A.getHeads(entry.doc)
     let doc: AnyDoc
     let state: AM.SyncState
     try {
       ;[doc, state] = this.A.receiveSyncMessage(entry.doc, ps.state, message)
     } catch (err) {
+      if (!known) this.docs.delete(name)
       throw new SyncRejectedError(`sync message for '${name}' could not be applied`, { cause: err })
     }
     entry.doc = doc
@@ -195,13 +198,13 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
   }
 
   private receiveSnapshot(peer: string, name: string, data: Uint8Array): void {
-    const entry = this.entryFor(name)
     let incoming: AnyDoc
     try {
       incoming = this.A.load<Record<string, unknown>>(data)
     } catch (err) {
       throw new SyncRejectedError(`snapshot of '${name}' could not be loaded`, { cause: err })
     }
+    const entry = this.entryFor(name)
     const before = this.A.getHeads(entry.doc)
     const previous = entry.doc
     // Loading a saved document is fast; merging a large one change by change is not. So the loaded document becomes
@@ -256,18 +259,20 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
     for (const peer of entry.peers.keys()) this.flush(name, entry, peer)
   }
 
-  /** Sends `peer` every sync message Automerge has for it now (usually one). */
+  /**
+   * Sends `peer` the sync message Automerge has for it now, if any. One per call: the protocol is request/response,
+   * and a message Automerge does not record as sent (its reset reply to a peer naming changes we lack) would
+   * otherwise be sent again and again, each copy answered in turn: a storm from one bad frame.
+   */
   private flush(name: string, entry: DocEntry, peer: string): void {
     const ps = entry.peers.get(peer)
     if (ps === undefined) return
-    for (let i = 0; i < 8; i++) {
-      const [state, message] = this.A.generateSyncMessage(entry.doc, ps.state)
-      ps.state = state
-      if (message === null) return
-      this.options.send(peer, { type: 'sync', doc: name, data: message })
-      this.options.metrics.counter('sync.sent').inc()
-      this.options.metrics.counter('sync.bytes_out').inc(message.length)
-    }
+    const [state, message] = this.A.generateSyncMessage(entry.doc, ps.state)
+    ps.state = state
+    if (message === null) return
+    this.options.send(peer, { type: 'sync', doc: name, data: message })
+    this.options.metrics.counter('sync.sent').inc()
+    this.options.metrics.counter('sync.bytes_out').inc(message.length)
   }
 
   private reject(peer: string, doc: string, err: unknown): void {

@@ -29,7 +29,9 @@ interface Loaded<D> {
 abstract class TypedHandle<D, V, P> {
   private readonly events = new Emitter<{ change: ValueChange<V> }>()
   private loaded: Loaded<D> | undefined
-  private pending: Array<{ op: Op<D>; overlay: P }> = []
+  private pending: Array<{ op: Op<D> | undefined; overlay: P }> = []
+  /** The committed value the pending operations were made against (to rebase them when a remote change lands). */
+  private base: V | undefined
   private cancelFlush: (() => void) | undefined
   private closed = false
   private loadError: Error | undefined
@@ -44,7 +46,18 @@ abstract class TypedHandle<D, V, P> {
       (loaded) => {
         this.loaded = loaded
         loaded.handle.on('change', ({ local }) => {
-          if (!local) this.events.emit('change', { value: this.value(), local: false })
+          if (local) return
+          const committed = this.read(loaded.handle.value())
+          if (this.pending.length > 0 && this.base !== undefined) {
+            const rebased = this.rebase(
+              this.pending.map((p) => p.overlay),
+              this.base,
+              committed,
+            )
+            if (rebased !== undefined) this.pending = rebased.map((overlay) => ({ op: undefined, overlay }))
+          }
+          this.base = committed
+          this.events.emit('change', { value: this.value(), local: false })
         })
         this.events.emit('change', { value: this.value(), local: false })
         if (this.pending.length > 0) this.flush()
@@ -83,10 +96,11 @@ abstract class TypedHandle<D, V, P> {
     this.cancelFlush = undefined
     if (this.loaded === undefined || this.pending.length === 0) return
     const { A, handle } = this.loaded
-    const ops = this.pending.map((p) => p.op)
+    const ops = this.pending.map((p) => p.op ?? this.toOp(p.overlay))
     const doc = handle.value()
     const next = applyBatch(A, doc, ops)
     this.pending = []
+    this.base = undefined
     if (next !== doc) handle.commitDoc(next)
   }
 
@@ -98,9 +112,10 @@ abstract class TypedHandle<D, V, P> {
     this.events.clear()
   }
 
-  protected enqueue(op: Op<D>, overlay: P): void {
+  protected enqueue(op: Op<D> | undefined, overlay: P): void {
     if (this.closed) throw new RoomClosedError(`the room of '${this.name}' was left`)
     if (this.loadError !== undefined) throw this.loadError
+    if (this.pending.length === 0 && this.loaded !== undefined) this.base = this.read(this.loaded.handle.value())
     this.pending.push({ op, overlay })
     this.events.emit('change', { value: this.value(), local: true })
     if (this.cancelFlush === undefined && this.loaded !== undefined) {
@@ -115,6 +130,19 @@ abstract class TypedHandle<D, V, P> {
   protected abstract empty(): V
   protected abstract read(doc: AM.Doc<D>): V
   protected abstract overlay(value: V, pending: P): V
+
+  /**
+   * A remote change moved the committed value from `before` to `after` while operations were pending: returns them
+   * adjusted to `after` (positions shifted), or undefined when they need no adjustment.
+   */
+  protected rebase(_pending: P[], _before: V, _after: V): P[] | undefined {
+    return undefined
+  }
+
+  /** The model operation for a pending (possibly rebased) operation, for handles whose operations can move. */
+  protected toOp(_pending: P): Op<D> {
+    throw new Error('this handle does not rebase its operations')
+  }
 }
 
 /** Grow-only counter: `increment(n ≥ 0)`; the value never decreases. */
@@ -233,13 +261,13 @@ export class TextHandle extends TypedHandle<textModel.TextDoc, string, TextOp> {
   /** Inserts at UTF-16 index `pos` (0 ≤ pos ≤ length). Throws InvalidOptionError for a bad position. */
   insert(pos: number, text: string): void {
     textModel.assertEdit(this.value(), pos, 0, text)
-    if (text !== '') this.enqueue((m, d) => textModel.insert(m, d, pos, text), { pos, del: 0, ins: text })
+    if (text !== '') this.enqueue(undefined, { pos, del: 0, ins: text })
   }
 
   /** Deletes `count` UTF-16 code units from `pos`. Throws InvalidOptionError for a bad range. */
   delete(pos: number, count: number): void {
     textModel.assertEdit(this.value(), pos, count, '')
-    if (count > 0) this.enqueue((m, d) => textModel.delete(m, d, pos, count), { pos, del: count, ins: '' })
+    if (count > 0) this.enqueue(undefined, { pos, del: count, ins: '' })
   }
 
   /**
@@ -283,19 +311,72 @@ export class TextHandle extends TypedHandle<textModel.TextDoc, string, TextOp> {
   protected overlay(value: string, op: TextOp): string {
     return value.slice(0, op.pos) + op.ins + value.slice(op.pos + op.del)
   }
+
+  protected override toOp(op: TextOp): Op<textModel.TextDoc> {
+    return (m, d) => {
+      // Positions were valid against the value this peer saw; a concurrent remote edit may have shortened the text.
+      const length = d.text.length
+      const pos = Math.min(op.pos, length)
+      const del = Math.min(op.del, length - pos)
+      let next = d
+      if (del > 0) next = textModel.delete(m, next, pos, del)
+      if (op.ins !== '') next = textModel.insert(m, next, pos, op.ins)
+      return next
+    }
+  }
+
+  /** Shifts pending edits past the one contiguous edit that turns `before` into `after`. */
+  protected override rebase(pending: TextOp[], before: string, after: string): TextOp[] {
+    const remote = diff(before, after)
+    const end = remote.pos + remote.del
+    const shift = remote.ins.length - remote.del
+    const moved: TextOp[] = []
+    // Each pending edit is relative to the text after the ones before it; so is the remote edit's position as we
+    // carry it forward through them.
+    let r = { pos: remote.pos, end, shift }
+    for (const op of pending) {
+      let pos = op.pos
+      let del = op.del
+      if (pos >= r.end) pos += r.shift
+      else if (pos > r.pos) {
+        // Inside the remotely edited range: land just after what replaced it; drop what the remote edit removed.
+        del = Math.max(0, del - (r.end - pos))
+        pos = r.pos + remote.ins.length
+      } else if (pos + del > r.pos) del = Math.max(0, r.pos - pos)
+      moved.push({ pos, del, ins: op.ins })
+      const opShift = op.ins.length - del
+      if (pos <= r.pos) r = { pos: r.pos + opShift, end: r.end + opShift, shift: r.shift }
+    }
+    return moved.filter((op) => op.del > 0 || op.ins !== '')
+  }
 }
 
 /** The single edit (common prefix and suffix kept) that turns `a` into `b`. */
 export function diff(a: string, b: string): TextOp {
   let start = 0
   while (start < a.length && start < b.length && a[start] === b[start]) start++
+  // Never cut a surrogate pair: back off to the start of the character.
+  if (start > 0 && isHighSurrogate(a.charCodeAt(start - 1))) start--
   let endA = a.length
   let endB = b.length
   while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
     endA--
     endB--
   }
+  // Likewise at the end: the shared suffix must not begin with the second half of a pair.
+  if (endA < a.length && isLowSurrogate(a.charCodeAt(endA))) {
+    endA++
+    endB++
+  }
   return { pos: start, del: endA - start, ins: b.slice(start, endB) }
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff
+}
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff
 }
 
 export type { Loaded as TypedHandleSource }
