@@ -300,7 +300,7 @@ describe('remote changes', () => {
     expect(seen.filter((c) => !c.local)).toHaveLength(1)
   })
 
-  it('BUG: a remote text edit during the batch window must not move a pending local insert', async () => {
+  it('regression: a remote text edit during the batch window must not move a pending local insert', async () => {
     // typed-handles.ts: a pending text op keeps the index it had when it was made, and flush() applies it to the
     // document as it is at the END of the window. A remote insert before that index, arriving within the window,
     // shifts the text, so the local insert lands inside other text.
@@ -314,7 +314,7 @@ describe('remote changes', () => {
     expect(h.value()).toBe('>> hello!')
   })
 
-  it('BUG: a remote delete during the batch window must not make the handle throw and lose every later edit', async () => {
+  it('regression: a remote delete during the batch window must not make the handle throw and lose every later edit', async () => {
     // typed-handles.ts flush(): applyBatch() re-validates each pending op against the current document; a remote
     // delete that shortened the text makes the pending insert's position invalid, so flush() throws
     // InvalidOptionError (from a setTimeout callback in real use), and `this.pending = []` is never reached: every
@@ -641,7 +641,7 @@ describe('TextHandle.bind', () => {
     expect(h.value()).toBe('zabc')
   })
 
-  it('BUG: typing an emoji in front of another emoji is applied (diff must not split surrogate pairs)', async () => {
+  it('regression: typing an emoji in front of another emoji is applied (diff must not split surrogate pairs)', async () => {
     // diff() (typed-handles.ts) compares UTF-16 code units, so for '😃' -> '😀😃' (both emoji start with the high
     // surrogate \uD83D) it returns pos 1, inside the pair, with ins '\uDE00\uD83D'. bind()'s input listener then
     // calls insert(1, …), which throws InvalidOptionError: the typed emoji is not applied to the document.
@@ -654,7 +654,7 @@ describe('TextHandle.bind', () => {
     expect(textModel.read(host.doc)).toBe('😀😃')
   })
 
-  it('BUG: diff() never splits a surrogate pair (property)', () => {
+  it('regression: diff() never splits a surrogate pair (property)', () => {
     const emoji = fc.constantFrom('😀', '😃', '😄', '👍', 'a', 'é')
     fc.assert(
       fc.property(fc.array(emoji, { maxLength: 6 }), fc.array(emoji, { maxLength: 6 }), (as, bs) => {
