@@ -127,6 +127,22 @@ abstract class TypedHandle<D, V, P> {
     }
   }
 
+  /** The Automerge module, once loaded. */
+  protected automerge(): AutomergeModule {
+    if (this.loaded === undefined) throw new Error('not loaded')
+    return this.loaded.A
+  }
+
+  /** The committed document, once loaded. */
+  protected committed(): AM.Doc<D> | undefined {
+    return this.loaded?.handle.value()
+  }
+
+  /** The operations waiting for the end of the batch window, oldest first. */
+  protected pendingOperations(): P[] {
+    return this.pending.map((p) => p.overlay)
+  }
+
   protected abstract empty(): V
   protected abstract read(doc: AM.Doc<D>): V
   protected abstract overlay(value: V, pending: P): V
@@ -191,14 +207,34 @@ type SetOp = { readonly kind: 'add' | 'delete'; readonly key: string; readonly v
 
 /** OR-Set, add-wins: an add concurrent with a delete of the same value survives it. Values are JSON. */
 export class SetHandle<T extends JsonValue> extends TypedHandle<orSet.ORSetDoc, T[], SetOp> {
+  private actorOf(doc: AM.Doc<orSet.ORSetDoc>): string {
+    return this.automerge().getActorId(doc)
+  }
+
   add(value: T): void {
     const key = canonicalJson(value)
     this.enqueue((m, d) => orSet.add(m, d, value), { kind: 'add', key, value })
   }
 
+  /**
+   * Deletes `value` as this peer sees it now: the adds observed at this call (committed, or made here earlier in the
+   * batch window) are removed; an add from another peer that lands before the batch is committed survives (add-wins).
+   */
   delete(value: T): void {
     const key = canonicalJson(value)
-    this.enqueue((m, d) => orSet.delete(m, d, value), { kind: 'delete', key, value })
+    const doc = this.committed()
+    if (doc === undefined) {
+      // Not loaded yet: nothing remote can have been merged; delete what is there when the batch commits.
+      this.enqueue((m, d) => orSet.delete(m, d, value), { kind: 'delete', key, value })
+      return
+    }
+    const observed = orSet.observedTags(doc, value)
+    const actor = this.actorOf(doc)
+    // Our own adds earlier in this window will get the next sequence numbers; they are observed too.
+    const first = orSet.lastSeq(doc, actor)
+    const addsBefore = this.pendingOperations().filter((p) => p.kind === 'add').length
+    for (let n = first + 1; n <= first + addsBefore; n++) observed.push(`${actor}:${n}`)
+    this.enqueue((m, d) => orSet.deleteTags(m, d, value, observed), { kind: 'delete', key, value })
   }
 
   has(value: T): boolean {

@@ -78,6 +78,36 @@ function deleteValue(
 }
 export { deleteValue as delete }
 
+/** The tags of `value` in `doc`: what a delete made now would remove. */
+export function observedTags(doc: AM.Doc<ORSetDoc>, value: JsonValue): string[] {
+  const key = canonicalJson(value)
+  return Object.keys(doc.tags).filter((tag) => storedString(doc.tags[tag]) === key)
+}
+
+/**
+ * Removes those of `tags` that still tag `value` (a delete decided earlier, against what was observed then: adds
+ * that arrived since are not in `tags` and survive).
+ */
+export function deleteTags(
+  A: AutomergeModule,
+  doc: AM.Doc<ORSetDoc>,
+  value: JsonValue,
+  tags: readonly string[],
+  options: CrdtChangeOptions = {},
+): AM.Doc<ORSetDoc> {
+  const key = canonicalJson(value)
+  const present = tags.filter((tag) => storedString(doc.tags[tag]) === key)
+  if (present.length === 0) return doc
+  return A.change(doc, changeOptions(options), (d) => {
+    for (const tag of present) delete d.tags[tag]
+  })
+}
+
+/** The sequence number of `actor`'s latest tag (its next add uses this + 1). */
+export function lastSeq(doc: AM.Doc<ORSetDoc>, actor: string): number {
+  return storedNumber(doc.seq[actor]) ?? 0
+}
+
 /** Whether `value` has at least one tag. Throws InvalidOptionError if `value` is not JSON. */
 export function has(doc: AM.Doc<ORSetDoc>, value: JsonValue): boolean {
   const key = canonicalJson(value)

@@ -374,6 +374,24 @@ describe('SetHandle', () => {
     expect(orSet.has(host.doc, 'x')).toBe(true)
   })
 
+  it('regression: a local delete pending in the batch window does not remove a concurrent remote add (add wins)', async () => {
+    // typed-handles.ts SetHandle.delete() queues `orSet.delete(m, d, value)`, which flush() runs against the document
+    // as it is at the END of the window: it then removes the tags of every add that arrived meanwhile too, including
+    // a remote add this peer had not observed when delete() was called. Under OR-Set semantics that add is concurrent
+    // with the delete and must survive it; the other peer sees its own add vanish.
+    const { host, h } = await loadedSet()
+    h.add('x')
+    h.flush()
+    let remote = host.fork('ee')
+    h.delete('x') // observes only our tag
+    remote = orSet.add(A, remote, 'x') // the other peer adds x again, concurrently
+    host.receive(remote) // ...and its change lands within our batch window
+    h.flush()
+    const converged = A.merge(A.clone(remote), A.clone(host.doc))
+    expect(orSet.has(converged, 'x')).toBe(true)
+    expect(orSet.has(host.doc, 'x')).toBe(true)
+  })
+
   it('matches a plain-set model under random local operations (property)', async () => {
     const { host, h } = await loadedSet()
     const model = new Set<string>()
