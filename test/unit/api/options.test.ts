@@ -69,6 +69,7 @@ describe('resolveRoomOptions', () => {
       presenceThrottleMs: 50,
       maxPresenceBytes: 8 * 1024,
       inboundRatePerSecond: 50,
+      batchWindowMs: 25,
     })
   })
 
@@ -79,6 +80,7 @@ describe('resolveRoomOptions', () => {
       presenceThrottleMs: 0,
       maxPresenceBytes: 1,
       inboundRatePerSecond: 100_000,
+      batchWindowMs: 0,
       signal: new AbortController().signal,
     }
     expect(resolveRoomOptions(options)).toEqual({
@@ -87,6 +89,7 @@ describe('resolveRoomOptions', () => {
       presenceThrottleMs: 0,
       maxPresenceBytes: 1,
       inboundRatePerSecond: 100_000,
+      batchWindowMs: 0,
     })
   })
 
@@ -102,6 +105,8 @@ describe('resolveRoomOptions', () => {
     ['maxPresenceBytes', { maxPresenceBytes: 60 * 1024 + 1 }],
     ['inboundRatePerSecond', { inboundRatePerSecond: 0 }],
     ['inboundRatePerSecond', { inboundRatePerSecond: 100_001 }],
+    ['batchWindowMs', { batchWindowMs: -1 }],
+    ['batchWindowMs', { batchWindowMs: 10_001 }],
   ])('rejects an out-of-range %s (%j)', (name, options) => {
     expectInvalid(() => resolveRoomOptions(options), new RegExp(`^${name} must be a number from`))
   })
