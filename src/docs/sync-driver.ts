@@ -18,6 +18,8 @@ const MAX_QUEUED_FRAMES = 8192
 interface Link {
   outbound: FramedStream | undefined
   opening: boolean
+  /** Failed attempts to open the outbound stream so far. */
+  failures: number
   /** Frames produced before the outbound stream opened. */
   readonly pending: Uint8Array[]
   readonly inbound: Set<FramedStream>
@@ -52,7 +54,7 @@ export class SyncDriver {
   /** A member we hold a direct connection to: start syncing with it. Idempotent. */
   connect(peer: string): void {
     if (this.closed) return
-    const link = this.links.get(peer) ?? { outbound: undefined, opening: false, pending: [], inbound: new Set() }
+    const link = this.links.get(peer) ?? { outbound: undefined, opening: false, failures: 0, pending: [], inbound: new Set() }
     this.links.set(peer, link)
     if (link.outbound === undefined && !link.opening) void this.open(peer, link)
     this.engine.addPeer(peer)
@@ -100,8 +102,18 @@ export class SyncDriver {
       this.write(peer, framed, [encodeSyncFrame({ type: 'hello', room: this.roomId }), ...link.pending.splice(0)])
     } catch {
       this.metrics.counter('sync.stream_failures').inc()
-      // Without a way to send, the engine's state for this peer is wrong: forget it; a reconnect starts afresh.
-      if (this.links.get(peer) === link) this.drop(peer)
+      link.opening = false
+      if (this.links.get(peer) !== link || this.closed) return
+      link.failures++
+      if (link.failures > 5) {
+        // Without a way to send, the engine's state for this peer is wrong: forget it; a reconnect starts afresh.
+        this.drop(peer)
+        return
+      }
+      // The connection is still there (the member is still direct): try again shortly, frames wait meanwhile.
+      setTimeout(() => {
+        if (this.links.get(peer) === link && link.outbound === undefined && !link.opening) void this.open(peer, link)
+      }, 250 * 2 ** link.failures)
     } finally {
       link.opening = false
     }
