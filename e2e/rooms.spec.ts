@@ -11,10 +11,10 @@ interface MemberView {
   direct: boolean
 }
 
-async function openPeer(browser: Browser, room: string, name: string, relay: RelayProcess, expect = 0): Promise<Page> {
+async function openPeer(browser: Browser, room: string, name: string, relay: RelayProcess, expectDirect = 0): Promise<Page> {
   const page = await browser.newPage()
   page.on('pageerror', (err) => console.error(`[${name}] page error`, err))
-  const query = new URLSearchParams({ room, name, bootstrap: relay.bootstrapUrl, expect: String(expect) })
+  const query = new URLSearchParams({ room, name, bootstrap: relay.bootstrapUrl, expect: String(expectDirect) })
   await page.goto(`/e2e/pages/peer.html?${query.toString()}`)
   await page.evaluate(() => window.synodTest.ready)
   return page

@@ -2,7 +2,6 @@
  * createPeer: builds and starts a peer. Local-first: it resolves without any network, then keeps trying the bootstrap
  * relays in the background (with backoff), and reports how that goes through `peer.status`.
  */
-import { multiaddr } from '@multiformats/multiaddr'
 import { InvalidOptionError, PeerClosedError, throwIfAborted } from '../errors.js'
 import { MetricsRegistry } from '../metrics/index.js'
 import { realRandom } from '../runtime/index.js'
@@ -17,7 +16,7 @@ export async function createPeer(options: PeerOptions = {}): Promise<Peer> {
   throwIfAborted(options.signal)
   const bootstrap = parseBootstrap(options.bootstrap ?? [])
   const allowPrivateAddresses =
-    options.allowPrivateAddresses ?? bootstrap.some((a) => isLocalAddress(multiaddr(a.toString())))
+    options.allowPrivateAddresses ?? bootstrap.some((a) => isLocalAddress(a))
   if (!allowPrivateAddresses) {
     const local = bootstrap.find((a) => isLocalAddress(a))
     if (local !== undefined) {

@@ -75,8 +75,7 @@ export class DocHandle<T> {
     const A = this.host.automerge
     const before = this.host.current()
     const after = options.message === undefined ? A.change(before, fn) : A.change(before, { message: options.message }, fn)
-    if (after === before) return
-    this.host.commit(after)
+    if (after !== before) this.commitDoc(after)
   }
 
   /** @internal commits a document built from value() by the typed handles (one batched change). */

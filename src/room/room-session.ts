@@ -89,6 +89,8 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
   private readonly discovery: RoomDiscovery
   private readonly incarnation: number
   private readonly buckets = new Map<string, TokenBucket>()
+  /** Messages the gossipsub validator already decoded, so delivery does not decode them again. */
+  private readonly decoded = new WeakMap<Uint8Array, RoomMessage>()
   private readonly cleanups: Array<() => void> = []
   private cancelHeartbeat: (() => void) | undefined
   private closed = false
@@ -279,7 +281,7 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
       return TopicValidatorResult.Ignore
     }
     try {
-      decodeRoomMessage(msg.data, this.options.maxPresenceBytes)
+      this.decoded.set(msg.data, decodeRoomMessage(msg.data, this.options.maxPresenceBytes))
       return TopicValidatorResult.Accept
     } catch (err) {
       // Rejecting (not ignoring) lowers the sender's gossipsub score; the message goes no further.
@@ -292,11 +294,13 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
 
   private onGossip(msg: Message): void {
     if (this.closed || msg.topic !== this.topic || msg.type !== 'signed') return
-    let decoded: RoomMessage
-    try {
-      decoded = decodeRoomMessage(msg.data, this.options.maxPresenceBytes)
-    } catch {
-      return // already counted by the validator
+    let decoded = this.decoded.get(msg.data)
+    if (decoded === undefined) {
+      try {
+        decoded = decodeRoomMessage(msg.data, this.options.maxPresenceBytes)
+      } catch {
+        return // already counted by the validator
+      }
     }
     const from = msg.from.toString()
     if (from === this.selfId) return

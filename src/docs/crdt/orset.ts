@@ -69,12 +69,7 @@ function deleteValue(
   value: JsonValue,
   options: CrdtChangeOptions = {},
 ): AM.Doc<ORSetDoc> {
-  const key = canonicalJson(value)
-  const observed = Object.keys(doc.tags).filter((tag) => storedString(doc.tags[tag]) === key)
-  if (observed.length === 0) return doc
-  return A.change(doc, changeOptions(options), (d) => {
-    for (const tag of observed) delete d.tags[tag]
-  })
+  return deleteTags(A, doc, value, observedTags(doc, value), options)
 }
 export { deleteValue as delete }
 

@@ -30,7 +30,7 @@ export function increment(
   n: number,
   options: CrdtChangeOptions = {},
 ): AM.Doc<PNCounterDoc> {
-  assertSafeInteger(n, 'n')
+  assertAmount(n)
   if (n === 0) return doc
   return A.change(doc, changeOptions(options), (d) => {
     d.value.increment(n)
@@ -44,16 +44,16 @@ export function decrement(
   n: number,
   options: CrdtChangeOptions = {},
 ): AM.Doc<PNCounterDoc> {
-  assertSafeInteger(n, 'n')
+  assertAmount(n)
   return increment(A, doc, -n, options)
 }
 
-/** The counter's value: the sum of all increments minus all decrements applied so far. */
 /** Throws InvalidOptionError unless `n` is a valid amount (a safe integer). */
 export function assertAmount(n: number): void {
   assertSafeInteger(n, 'n')
 }
 
+/** The counter's value: the sum of all increments minus all decrements applied so far. */
 export function read(doc: AM.Doc<PNCounterDoc>): number {
   return storedNumber(doc.value.value) ?? 0
 }
