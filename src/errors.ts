@@ -87,6 +87,19 @@ export class StorageError extends SynodError {
   override readonly name = 'StorageError'
 }
 
+/** A seeded simulation failed; `seed` replays it (`SEED=<seed> npm run sim`). */
+export class SeedFailedError extends SynodError {
+  override readonly name = 'SeedFailedError'
+
+  constructor(
+    readonly seed: number,
+    message: string,
+    cause: unknown,
+  ) {
+    super(message, { cause })
+  }
+}
+
 /** Throws an AbortError if the signal is already aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted === true) {

@@ -31,4 +31,5 @@ export {
   type NemesisLogEntry,
   type NemesisOptions,
 } from './nemesis.js'
-export { deriveSeed, runSeeds, SeedFailedError, simSeeds, type SeedRun, type SimSeedsOptions } from './seeds.js'
+export { SeedFailedError } from '../errors.js'
+export { deriveSeed, runSeeds, simSeeds, type SeedRun, type SimSeedsOptions } from './seeds.js'

@@ -2,7 +2,7 @@
  * Seeds: which ones a simulation run uses (from the environment, so `SEED=42 npm run sim` replays one failure), how a
  * failing seed is reported, and how independent random streams are derived from one seed.
  */
-import { InvalidOptionError, SynodError } from '../errors.js'
+import { InvalidOptionError, SeedFailedError } from '../errors.js'
 
 export interface SimSeedsOptions {
   /** How many seeds to run when neither `SEED` nor `SEEDS` is set. */
@@ -58,18 +58,6 @@ export interface SeedRun {
  * A seed's run failed. `message` starts with the replay command; `cause` is the original error. Defined here rather
  * than in src/errors.ts because only the simulator (a test tool) throws it.
  */
-export class SeedFailedError extends SynodError {
-  override readonly name = 'SeedFailedError'
-
-  constructor(
-    readonly seed: number,
-    message: string,
-    cause: unknown,
-  ) {
-    super(message, { cause })
-  }
-}
-
 /**
  * Runs `fn` once per seed, stopping at the first failure with a SeedFailedError whose message starts with
  * `seed N failed — replay with SEED=N npm run sim`, followed by the original message, the attached context and a

@@ -15,6 +15,8 @@ function scenario(seed: number): ClusterOptions {
   return {
     seed,
     servers: seed % 3 === 0 ? 5 : 3,
+    // Every other seed has two spare servers and reconfigures the group while faults go on.
+    spares: seed % 2 === 1 ? 2 : 0,
     clients: 4,
     opsPerClient: 40,
     thinkMs: 20,

@@ -6,6 +6,7 @@
  */
 import { Nemesis, Simulation, type LinkFaults, type NemesisAction } from '../../../src/sim/index.js'
 import type { HistoryEvent } from '../../../src/sim/linearizability/index.js'
+import type { ConfigChange } from '../../../src/consensus/raft/types.js'
 import { KvClient } from './kv-client.js'
 import { KvNode, type ReadMode, type SimMessage } from './raft-kv-node.js'
 import { SafetyMonitor } from './safety.js'
@@ -13,6 +14,11 @@ import { SafetyMonitor } from './safety.js'
 export interface ClusterOptions {
   readonly seed: number
   readonly servers: number
+  /**
+   * Servers outside the initial configuration, which membership changes add (as learners, then voters) and remove
+   * again. With spares the nemesis also reconfigures the group. Default 0.
+   */
+  readonly spares?: number
   readonly clients: number
   readonly opsPerClient: number
   readonly keys?: number
@@ -43,6 +49,7 @@ export class RaftKvCluster {
   constructor(options: ClusterOptions) {
     this.o = {
       keys: 3,
+      spares: 0,
       tickMs: 20,
       compactEvery: 64,
       snapshotChunkBytes: 256,
@@ -50,16 +57,18 @@ export class RaftKvCluster {
       settleMs: 120_000,
       ...options,
     }
-    this.servers = Array.from({ length: this.o.servers }, (_, i) => `n${i + 1}`)
+    this.servers = Array.from({ length: this.o.servers + this.o.spares }, (_, i) => `n${i + 1}`)
     this.clients = Array.from({ length: this.o.clients }, (_, i) => `c${i + 1}`)
-    const bootConfig = { voters: this.servers, learners: [] }
+    const initial = { voters: this.servers.slice(0, this.o.servers), learners: [] }
+    // A spare starts knowing no configuration, as a new server does: it learns one from the leader's log.
+    const empty = { voters: [], learners: [] }
     this.sim = new Simulation<SimMessage, Actor>({
       seed: this.o.seed,
       ...(this.o.network === undefined ? {} : { network: this.o.network }),
       createNode: (ctx) => {
         if (ctx.id.startsWith('n')) {
           return new KvNode(ctx, {
-            bootConfig,
+            bootConfig: initial.voters.includes(ctx.id) ? initial : empty,
             tickMs: this.o.tickMs,
             readMode: this.o.readMode,
             compactEvery: this.o.compactEvery,
@@ -84,7 +93,12 @@ export class RaftKvCluster {
       intervalMs: { minMs: 50, maxMs: 500 },
       maxDown: Math.floor((this.o.servers - 1) / 2) + 1,
       crashable: (id) => id.startsWith('n'),
-      actions: [this.isolateLeader(), this.partitionLeaderWithClient(), this.transferLeadership()],
+      actions: [
+        this.isolateLeader(),
+        this.partitionLeaderWithClient(),
+        this.transferLeadership(),
+        ...(this.o.spares > 0 ? [this.reconfigure()] : []),
+      ],
     })
   }
 
@@ -124,8 +138,16 @@ export class RaftKvCluster {
     return this.clients.every((id) => this.client(id).finished)
   }
 
+  /** The members in the configuration of the leader (every server when there is none). */
+  members(): string[] {
+    const leader = this.leader()
+    if (leader === null) return this.servers
+    const { voters, learners } = leader.core.status().config
+    return [...voters, ...learners]
+  }
+
   private converged(): boolean {
-    const nodes = this.servers.map((id) => this.sim.node(id) as KvNode)
+    const nodes = this.members().map((id) => this.sim.node(id) as KvNode)
     const first = nodes[0] as KvNode
     const applied = first.appliedIndex
     // Cheap comparisons first: this runs after every event.
@@ -160,6 +182,31 @@ export class RaftKvCluster {
         if (leader === null) return null
         sim.network.isolate(leader.core.id)
         return leader.core.id
+      },
+    }
+  }
+
+  /**
+   * One membership change at a time, through the leader: promote a learner, else remove a voter (the leader
+   * included) while more than three remain, else add a spare as a learner. Removed servers keep running on their
+   * old disk, and may be added back later.
+   */
+  private reconfigure(): NemesisAction<SimMessage, Actor> {
+    return {
+      name: 'reconfigure',
+      weight: 2,
+      run: (_sim, random) => {
+        const leader = this.leader()
+        if (leader === null) return null
+        const { voters, learners } = leader.core.status().config
+        const outside = this.servers.filter((id) => !voters.includes(id) && !learners.includes(id))
+        let change: ConfigChange
+        if (learners.length > 0) change = { type: 'promote', node: learners[0] as string }
+        else if (voters.length > 3) change = { type: 'remove', node: voters[random.int(voters.length)] as string }
+        else if (outside.length > 0) change = { type: 'addLearner', node: outside[random.int(outside.length)] as string }
+        else return null
+        const r = leader.proposeConfigChange(change)
+        return `${leader.core.id}: ${change.type} ${change.node}: ${r.ok ? `at ${r.index}` : r.reason}`
       },
     }
   }

@@ -4,7 +4,7 @@
  * reads through the log, through ReadIndex, or, for the negative control, from the local state (not linearizable).
  */
 import { RaftCore, type Ready } from '../../../src/consensus/raft/index.js'
-import type { ClusterConfig, Entry, HardState, Message, NodeId, Snapshot } from '../../../src/consensus/raft/types.js'
+import type { ClusterConfig, ConfigChange, Entry, HardState, Message, NodeId, Snapshot } from '../../../src/consensus/raft/types.js'
 import { decodeCommand, encodeCommand, KvStore, type KvCommand, type KvResult } from './kv.js'
 import type { SafetyMonitor } from './safety.js'
 
@@ -102,6 +102,12 @@ export class KvNode {
     if (msg.type === 'clientRequest') this.handleClient(msg)
     else if (msg.type !== 'clientResponse') this.core.step(msg)
     this.process()
+  }
+
+  proposeConfigChange(change: ConfigChange): ReturnType<RaftCore['proposeConfigChange']> {
+    const r = this.core.proposeConfigChange(change)
+    this.process()
+    return r
   }
 
   transferLeadership(target: NodeId): ReturnType<RaftCore['transferLeadership']> {
