@@ -12,8 +12,9 @@ const DEFAULT_MAX_FIELD_BYTES = 1024 * 1024
 const INITIAL_CAPACITY = 64
 
 const encoder = new TextEncoder()
-// fatal: malformed UTF-8 must be rejected, not silently turned into U+FFFD.
-const decoder = new TextDecoder('utf-8', { fatal: true })
+// fatal: malformed UTF-8 must be rejected, not silently turned into U+FFFD. ignoreBOM: a leading U+FEFF is part of
+// the string, not a byte-order mark to drop (else "\uFEFFa" would decode as "a" and two ids could collide).
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 export class Writer {
   private buf = new Uint8Array(INITIAL_CAPACITY)

@@ -205,3 +205,10 @@ describe('round trip', () => {
     )
   })
 })
+
+describe('strings keep a leading U+FEFF', () => {
+  it('round-trips "\\uFEFFa" exactly', () => {
+    const bytes = new Writer().string('\uFEFFa').finish()
+    expect(new Reader(bytes).string()).toBe('\uFEFFa')
+  })
+})
