@@ -131,9 +131,24 @@ export class RaftNet {
     const n = this.node(id)
     this.down.delete(id)
     n.core = this.makeCore(id, n.disk, this.bootConfig.get(id))
-    n.applied = []
+    // The state machine restarts from the persisted snapshot; the core then hands out the committed entries after it.
+    n.applied = n.disk.snapshot === undefined ? [] : (JSON.parse(dec.decode(n.disk.snapshot.data)) as string[])
     n.appliedEntries = []
     n.snapshotsInstalled = 0
+  }
+
+  isDown(id: NodeId): boolean {
+    return this.down.has(id)
+  }
+
+  /** Ticks every live node (delivering after each tick) until `done()` holds; returns the ticks it took. */
+  tickUntil(done: () => boolean, maxTicks = 1000): number {
+    for (let i = 0; i < maxTicks; i++) {
+      if (done()) return i
+      this.tickAll()
+    }
+    if (done()) return maxTicks
+    throw new Error(`condition not reached within ${maxTicks} ticks`)
   }
 
   /** Runs every node's ready loop and delivers messages until the network is quiet. */

@@ -340,7 +340,11 @@ export class RaftCore {
       if (m.type === 'vote') {
         // §6 / dissertation §4.2.3: while we hear from a live leader, ignore candidates (a removed or partitioned
         // server would otherwise depose it), unless the leader itself asked for the election.
-        const inLease = this.o.checkQuorum && this.leader !== null && this.electionElapsed < this.o.electionTicks
+        // A pre-vote is refused on the same grounds with or without CheckQuorum: dissertation §9.6 grants one only to
+        // a voter that has not heard from a leader for an election timeout (else a node that merely cannot hear the
+        // leader, with an up-to-date log, wins the pre-vote and deposes it).
+        const leaseApplies = this.o.checkQuorum || m.pre
+        const inLease = leaseApplies && this.leader !== null && this.electionElapsed < this.o.electionTicks
         if (inLease && !m.transfer) return false
         if (m.pre) return true
       }
@@ -643,13 +647,18 @@ export class RaftCore {
       if (wasPaused && !pr.isPaused()) this.sendAppend(m.from, false)
       return
     }
+    const wasProbe = pr.state === 'probe'
     if (pr.state === 'probe') pr.becomeReplicate()
     else if (pr.state === 'snapshot' && pr.match >= pr.snapshotIndex) pr.becomeProbe()
     else if (pr.state === 'replicate') pr.inflights.freeLE(m.index)
     if (this.maybeCommit()) {
       for (const id of this.progress.keys()) if (id !== this.id) this.sendAppend(id)
     } else {
-      while (this.sendAppend(m.from, false));
+      let sent = false
+      while (this.sendAppend(m.from, false)) sent = true
+      // A probed follower is paused, so it missed any commit broadcast while its probe was in flight: if nothing
+      // else goes out to it now, an empty append tells it the commit index rather than the next heartbeat.
+      if (!sent && wasProbe) this.sendAppend(m.from)
     }
     if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
       this.send({ type: 'timeoutNow', to: m.from, term: this.term })
@@ -806,7 +815,18 @@ export class RaftCore {
     let { prevIndex, prevTerm, entries } = m
     const committed = this.log.committed
     if (prevIndex < committed) {
-      // Entries up to our commit index are already here (Log Matching); keep only what follows.
+      // Entries up to our commit index are already here (Log Matching); keep only what follows. Check first that the
+      // part we already have agrees: trimming a message that contradicts our committed log would graft its tail onto
+      // a history its sender does not have (only a faulty peer sends one; refuse it whole).
+      const contradicts = (index: number, term: number): boolean => {
+        const mine = this.log.term(index)
+        return mine !== undefined && mine !== term
+      }
+      const known = entries.filter((e) => e.index <= committed)
+      if (contradicts(prevIndex, prevTerm) || known.some((e) => contradicts(e.index, e.term))) {
+        this.refused++
+        return
+      }
       entries = entries.filter((e) => e.index > committed)
       prevIndex = committed
       prevTerm = this.log.term(committed) ?? 0
