@@ -8,7 +8,8 @@
  * Section references (§) are to the paper unless they say "dissertation".
  */
 import { RaftLog } from './log.js'
-import { resolveRaftOptions, type RaftOptions, type ResolvedRaftOptions } from './options.js'
+import { InvalidOptionError } from '../../errors.js'
+import { MAX_READ_CTX_LENGTH, resolveRaftOptions, type RaftOptions, type ResolvedRaftOptions } from './options.js'
 import { Progress } from './progress.js'
 import { applyConfigChange, committedIndex, isVoter, members, tallyVotes } from './quorum.js'
 import { ReadIndexQueue, type PendingRead } from './read-index.js'
@@ -69,7 +70,15 @@ export interface Ready {
   readonly rejectedReads: readonly string[]
 }
 
-export type ProposeFailure = 'notLeader' | 'transferring' | 'busy' | 'configPending' | 'invalid' | 'lagging'
+export type ProposeFailure =
+  | 'notLeader'
+  | 'transferring'
+  | 'busy'
+  | 'configPending'
+  | 'invalid'
+  | 'lagging'
+  /** The entry is over `maxEntryBytes`. */
+  | 'tooLarge'
 
 export type ProposeResult =
   | { readonly ok: true; readonly index: number; readonly term: number }
@@ -185,6 +194,9 @@ export class RaftCore {
   propose(data: Uint8Array): ProposeResult {
     const refusal = this.checkProposal()
     if (refusal !== null) return refusal
+    if (data.length > this.o.maxEntryBytes) {
+      return { ok: false, reason: 'tooLarge', leader: this.id, detail: `${data.length} > ${this.o.maxEntryBytes} bytes` }
+    }
     return this.appendLocal({ kind: 'normal', data })
   }
 
@@ -216,6 +228,9 @@ export class RaftCore {
    * leader, or too many reads pending): the caller retries later.
    */
   readIndex(ctx: string): boolean {
+    if (ctx.length === 0 || ctx.length > MAX_READ_CTX_LENGTH) {
+      throw new InvalidOptionError(`read ctx must be 1 to ${MAX_READ_CTX_LENGTH} characters, got ${ctx.length}`)
+    }
     if (this.role === 'leader') return this.leaderRead(ctx, this.id)
     if (this.leader === null) return false
     this.send({ type: 'readIndex', to: this.leader, term: this.term, ctx })

@@ -35,9 +35,24 @@ export interface RaftOptions {
   readonly maxPendingReads?: number
   /** Committed entries handed out per ready(). Default 1024. */
   readonly maxApplyPerReady?: number
+  /** Largest proposal; bigger ones are refused with `tooLarge`. Default and maximum 1 MiB. */
+  readonly maxEntryBytes?: number
 }
 
 export type ResolvedRaftOptions = Required<RaftOptions>
+
+/**
+ * Upper bounds that keep every message the core builds within what the codec accepts (RAFT_LIMITS in codec.ts; a
+ * test checks they agree). The core cannot import the codec, which depends on the transport layer.
+ */
+export const CORE_LIMITS = {
+  maxEntryBytes: 1024 * 1024,
+  maxEntriesPerAppend: 4096,
+  maxBytesPerAppend: 4 * 1024 * 1024,
+  snapshotChunkBytes: 1024 * 1024,
+} as const
+
+export const MAX_READ_CTX_LENGTH = 128
 
 export function resolveRaftOptions(o: RaftOptions): ResolvedRaftOptions {
   const r: ResolvedRaftOptions = {
@@ -55,6 +70,7 @@ export function resolveRaftOptions(o: RaftOptions): ResolvedRaftOptions {
     promoteLag: o.promoteLag ?? 64,
     maxPendingReads: o.maxPendingReads ?? 4096,
     maxApplyPerReady: o.maxApplyPerReady ?? 1024,
+    maxEntryBytes: o.maxEntryBytes ?? CORE_LIMITS.maxEntryBytes,
   }
   if (typeof r.id !== 'string' || r.id.length === 0) throw new InvalidOptionError('id must be a non-empty string')
   for (const key of [
@@ -67,9 +83,15 @@ export function resolveRaftOptions(o: RaftOptions): ResolvedRaftOptions {
     'maxUncommittedEntries',
     'maxPendingReads',
     'maxApplyPerReady',
+    'maxEntryBytes',
   ] as const) {
     const v = r[key]
     if (!Number.isSafeInteger(v) || v < 1) throw new InvalidOptionError(`${key} must be an integer >= 1, got ${v}`)
+  }
+  for (const key of Object.keys(CORE_LIMITS) as (keyof typeof CORE_LIMITS)[]) {
+    if (r[key] > CORE_LIMITS[key]) {
+      throw new InvalidOptionError(`${key} must be at most ${CORE_LIMITS[key]}, got ${r[key]}`)
+    }
   }
   if (!Number.isSafeInteger(r.promoteLag) || r.promoteLag < 0) {
     throw new InvalidOptionError(`promoteLag must be an integer >= 0, got ${r.promoteLag}`)

@@ -137,7 +137,7 @@ export interface ReadIndexMessage extends Envelope {
   readonly ctx: string
 }
 
-/** `index` is -1 when the leader refused (it is not leader, or is transferring leadership). */
+/** `index` is -1 when the node asked refused (it is not the leader, or has too many reads pending). */
 export interface ReadIndexResponseMessage extends Envelope {
   readonly type: 'readIndexResponse'
   readonly ctx: string

@@ -909,3 +909,18 @@ describe('malformed records are a DecodeError', () => {
     expect(decodeErrorMessage(() => decode(bytes))).toMatch(reason)
   })
 })
+
+describe('core limits stay within the codec limits', () => {
+  it('every message the core may build is one the codec accepts', async () => {
+    const { CORE_LIMITS, MAX_READ_CTX_LENGTH } = await import('../../../src/consensus/raft/options.js')
+    const { RAFT_LIMITS } = await import('../../../src/consensus/raft/codec.js')
+    expect(CORE_LIMITS.maxEntryBytes).toBeLessThanOrEqual(RAFT_LIMITS.maxEntryDataBytes)
+    expect(CORE_LIMITS.maxEntriesPerAppend).toBeLessThanOrEqual(RAFT_LIMITS.maxEntriesPerAppend)
+    expect(CORE_LIMITS.snapshotChunkBytes).toBeLessThanOrEqual(RAFT_LIMITS.maxSnapshotChunkBytes)
+    // A full append: maxBytesPerAppend of entries, or one entry of maxEntryBytes, plus per-entry headers.
+    expect(Math.max(CORE_LIMITS.maxBytesPerAppend, CORE_LIMITS.maxEntryBytes)).toBeLessThanOrEqual(
+      RAFT_LIMITS.maxMessageBytes - 32 * CORE_LIMITS.maxEntriesPerAppend,
+    )
+    expect(MAX_READ_CTX_LENGTH).toBeLessThanOrEqual(RAFT_LIMITS.maxReadCtxLength)
+  })
+})
