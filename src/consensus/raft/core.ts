@@ -6,6 +6,11 @@
  * committed entries, and call `advance(ready)`.
  *
  * Section references (§) are to the paper unless they say "dissertation".
+ *
+ * Why one long file: every handler reads and writes the same few fields (term, vote, role, log, progress), and the
+ * rules interlock (a vote resets the election timer, a commit releases reads, a config entry changes the quorum). The
+ * parts that stand alone are split out: the log (log.ts), per-follower flow control (progress.ts), quorum maths
+ * (quorum.ts) and the ReadIndex queue (read-index.ts). What remains reads top to bottom by role.
  */
 import { RaftLog } from './log.js'
 import { InvalidOptionError } from '../../errors.js'
