@@ -160,7 +160,7 @@ describe('ordering service', () => {
     const p1 = room.services.get('p1') as OrderingService
     const results = await room.all([1, 2, 3].map((i) => p1.submit({ type: 'append', log: 'l', value: i })))
     expect(lost).toBe(3)
-    expect(results.map((r) => (r.status === 'fulfilled' ? (r.value.result as { index: number }).index : r.reason))).toEqual([1, 2, 3])
+    expect(results.map((r) => (r.status === 'fulfilled' ? (r.value.result as { index: number }).index : String(r.reason)))).toEqual([1, 2, 3])
     await room.runUntil(() => ALL.every((id) => (room.seen.get(id) ?? []).length === 3))
     for (const id of ALL) expect((room.seen.get(id) ?? []).map((e) => e.value)).toEqual([1, 2, 3])
   })
