@@ -19,7 +19,14 @@ export {
   type DocStatus,
   type DocChangeEvent,
   type DocProgress,
+  type LogHandle,
+  type LockHandle,
+  type LogEntry,
+  type LockGrantInfo,
+  type AcquireOptions,
 } from './api/room.js'
+export type { OrderingStats } from './room/room-ordering.js'
+export type { SuperPeerCapability } from './ordering/election.js'
 export type { MetricsSnapshot, HistogramSnapshot } from './metrics/index.js'
 export {
   SynodError,

@@ -42,7 +42,8 @@ export async function createPeer(options: PeerOptions = {}): Promise<Peer> {
     random: realRandom,
     metrics,
   })
-  const peer = new Peer({ node, relays, name: options.name ?? '', dialTimeoutMs, metrics, storage, gate })
+  const superPeer = options.superPeer ?? 'auto'
+  const peer = new Peer({ node, relays, name: options.name ?? '', dialTimeoutMs, metrics, storage, gate, superPeer })
   if (storage.kind === 'indexeddb') {
     // Ask the browser not to evict our data under storage pressure; it may say no, which we report in stats only.
     requestPersistence().then(

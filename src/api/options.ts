@@ -3,6 +3,8 @@
  * an InvalidOptionError that names it, rather than later with something obscure.
  */
 import { InvalidOptionError } from '../errors.js'
+import type { SuperPeerCapability } from '../ordering/election.js'
+import { DEFAULT_ORDERING_OPTIONS, type RoomOrderingOptions } from '../room/room-ordering.js'
 import { DEFAULT_ROOM_OPTIONS, type RoomOptions } from '../room/room-session.js'
 
 export type { StorageOption } from '../storage/index.js'
@@ -27,11 +29,19 @@ export interface PeerOptions {
   readonly allowPrivateAddresses?: boolean
   /** A WebRTC or relay dial that takes longer than this is abandoned and retried, in ms. Default 5000. */
   readonly dialTimeoutMs?: number
+  /**
+   * Whether this peer may be elected one of its rooms' super-peers (the few peers that run the room's Raft group for
+   * `room.log` and `room.lock`): `'prefer'` (chosen first: a desktop tab that stays open), `'auto'` (default) or
+   * `'never'` (a phone, a short-lived tab). Super-peers store the group's log in their storage.
+   */
+  readonly superPeer?: SuperPeerCapability
   /** Aborting it closes the peer (and rejects createPeer if it is still starting). */
   readonly signal?: AbortSignal
 }
 
-export interface JoinOptions extends Partial<RoomOptions> {
+export interface JoinOptions extends Partial<Omit<RoomOptions, 'ordering'>> {
+  /** The room's ordering group: `tickMs` (default 100), `bootstrapDelayMs` (3000), `quorumIntervalMs` (1000). */
+  readonly ordering?: Partial<RoomOrderingOptions>
   readonly signal?: AbortSignal
 }
 
@@ -74,6 +84,16 @@ export function resolveRoomOptions(options: JoinOptions): RoomOptions {
       max: 100_000,
     }),
     batchWindowMs: positive('batchWindowMs', options.batchWindowMs, d.batchWindowMs, { min: 0, max: 10_000 }),
+    ordering: resolveOrderingOptions(options.ordering ?? {}),
+  }
+}
+
+function resolveOrderingOptions(o: Partial<RoomOrderingOptions>): RoomOrderingOptions {
+  const d = DEFAULT_ORDERING_OPTIONS
+  return {
+    tickMs: positive('ordering.tickMs', o.tickMs, d.tickMs, { min: 5, max: 10_000 }),
+    bootstrapDelayMs: positive('ordering.bootstrapDelayMs', o.bootstrapDelayMs, d.bootstrapDelayMs, { min: 0 }),
+    quorumIntervalMs: positive('ordering.quorumIntervalMs', o.quorumIntervalMs, d.quorumIntervalMs, { min: 10 }),
   }
 }
 
@@ -97,4 +117,7 @@ export function validatePeerOptions(options: PeerOptions): void {
     throw new InvalidOptionError(`storage must be 'indexeddb', 'memory' or a StorageAdapter, got ${JSON.stringify(storage)}`)
   }
   positive('dialTimeoutMs', options.dialTimeoutMs, 5000, { min: 100, max: 120_000 })
+  if (options.superPeer !== undefined && !['never', 'auto', 'prefer'].includes(options.superPeer)) {
+    throw new InvalidOptionError(`superPeer must be 'never', 'auto' or 'prefer', got ${JSON.stringify(options.superPeer)}`)
+  }
 }

@@ -7,6 +7,7 @@ import { PeerClosedError, RoomClosedError, throwIfAborted } from '../errors.js'
 import { Emitter } from '../events.js'
 import { MetricsRegistry } from '../metrics/index.js'
 import { realClock, realRandom, realTimer } from '../runtime/index.js'
+import type { SuperPeerCapability } from '../ordering/election.js'
 import { RoomSession } from '../room/room-session.js'
 import type { SynodLibp2p } from '../transport/create-node.js'
 import { PeerDialer } from '../transport/peer-dialer.js'
@@ -32,6 +33,8 @@ export interface PeerParts {
   readonly storage: StorageAdapter
   /** Shared with the connection gater: while set, every dial and inbound connection is refused. */
   readonly gate: { offline: boolean }
+  /** Whether this peer may serve as a super-peer of its rooms. */
+  readonly superPeer: SuperPeerCapability
 }
 
 export class Peer {
@@ -123,6 +126,7 @@ export class Peer {
         random: realRandom,
         name: this.parts.name,
         storage: this.parts.storage,
+        superPeer: this.parts.superPeer,
       },
       resolveRoomOptions(options),
     )

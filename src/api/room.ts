@@ -18,12 +18,14 @@ import { InvalidOptionError, throwIfAborted } from '../errors.js'
 import { Emitter } from '../events.js'
 import type { Member } from '../membership/member-table.js'
 import type { PresenceChange, RoomSession, RoomStats } from '../room/room-session.js'
+import { LockHandle, LogHandle } from './ordering-handles.js'
 
 export type { Member, MemberRole, MemberState } from '../membership/member-table.js'
 export type { PresenceChange, RoomStats } from '../room/room-session.js'
 export type { DocHandle, DocStatus, DocChangeEvent, DocProgress } from '../docs/doc-handle.js'
 export type { GCounterHandle, CounterHandle, SetHandle, RegisterHandle, TextHandle, ValueChange } from '../docs/typed-handles.js'
 export type { JsonValue } from '../docs/crdt/canonical-json.js'
+export type { LogHandle, LockHandle, LogEntry, LockGrantInfo, AcquireOptions } from './ordering-handles.js'
 
 type Closable = { close(): void; flush(): void }
 
@@ -88,6 +90,8 @@ export class Room {
   private readonly events = new Emitter<RoomEvents>()
   private leaving: Promise<void> | undefined
   private readonly typed = new Map<string, Closable>()
+  private readonly logs = new Map<string, LogHandle<unknown>>()
+  private readonly locks = new Map<string, LockHandle>()
 
   constructor(
     private readonly session: RoomSession,
@@ -173,6 +177,24 @@ export class Room {
    * Resolves once every local change made so far (typed handles' pending operations included) is durable in storage:
    * await it before a reload or shutdown that must not lose the last edits.
    */
+  /** An append-only log with one total order for every peer of the room (through the room's super-peers). */
+  log<T = unknown>(name: string): LogHandle<T> {
+    const existing = this.logs.get(name)
+    if (existing !== undefined) return existing as LogHandle<T>
+    const handle = new LogHandle<T>(this.session.ordering().service, name)
+    this.logs.set(name, handle as LogHandle<unknown>)
+    return handle
+  }
+
+  /** A linearizable lock with a lease and a fencing token (through the room's super-peers). */
+  lock(name: string): LockHandle {
+    const existing = this.locks.get(name)
+    if (existing !== undefined) return existing
+    const handle = new LockHandle(this.session.ordering().service, name)
+    this.locks.set(name, handle)
+    return handle
+  }
+
   async flushed(): Promise<void> {
     for (const handle of this.typed.values()) handle.flush()
     if (this.session.isClosed) return
@@ -188,6 +210,7 @@ export class Room {
   async leave(): Promise<void> {
     this.leaving ??= Promise.resolve().then(() => {
       for (const handle of this.typed.values()) handle.close()
+      for (const log of this.logs.values()) log.close()
       this.session.close()
       this.events.clear()
       this.onLeave(this)

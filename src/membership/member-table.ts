@@ -4,6 +4,8 @@
  * and refutation replaces the plain timeout in a later layer; the table's events stay the same.)
  */
 
+import type { OrderingInfo } from './room-messages.js'
+
 export type MemberState = 'alive' | 'suspect' | 'dead'
 export type MemberRole = 'peer' | 'super' | 'leader'
 
@@ -22,6 +24,8 @@ interface Row {
   incarnation: number
   lastHeardMs: number
   direct: boolean
+  /** What its last heartbeat said about the ordering group (undefined before the first). */
+  ordering: OrderingInfo | undefined
 }
 
 export type MemberChange =
@@ -60,7 +64,7 @@ export class MemberTable {
     const row = this.rows.get(id)
     if (row === undefined) {
       if (this.rows.size >= this.maxMembers) return undefined
-      const fresh: Row = { name, incarnation, lastHeardMs: nowMs, direct }
+      const fresh: Row = { name, incarnation, lastHeardMs: nowMs, direct, ordering: undefined }
       this.rows.set(id, fresh)
       return { kind: 'join', member: toMember(id, fresh) }
     }
@@ -79,6 +83,24 @@ export class MemberTable {
     if (row === undefined || row.direct === direct) return undefined
     row.direct = direct
     return { kind: 'update', member: toMember(id, row) }
+  }
+
+  /** What `id`'s heartbeat says about its part in the ordering group; an update when its role changed. */
+  setOrdering(id: string, info: OrderingInfo): MemberChange | undefined {
+    const row = this.rows.get(id)
+    if (row === undefined) return undefined
+    const before = row.ordering?.role ?? 'peer'
+    row.ordering = info
+    return info.role === before ? undefined : { kind: 'update', member: toMember(id, row) }
+  }
+
+  orderingOf(id: string): OrderingInfo | undefined {
+    return this.rows.get(id)?.ordering
+  }
+
+  /** Each member with its join time (its incarnation: its session's start) and ordering info, for the election. */
+  rowsForElection(): { id: string; joinedAt: number; ordering: OrderingInfo | undefined }[] {
+    return [...this.rows].map(([id, row]) => ({ id, joinedAt: row.incarnation, ordering: row.ordering }))
   }
 
   /** The member said goodbye (or was otherwise shown to be gone). */
@@ -103,5 +125,5 @@ export class MemberTable {
 }
 
 function toMember(id: string, row: Row): Member {
-  return { id, name: row.name, state: 'alive', role: 'peer', direct: row.direct }
+  return { id, name: row.name, state: 'alive', role: row.ordering?.role ?? 'peer', direct: row.direct }
 }

@@ -14,6 +14,21 @@ export const ROOM_LIMITS = {
   defaultMaxPresenceBytes: 8 * 1024,
 } as const
 
+/** What a heartbeat says about the sender's part in the room's ordering group (super-peer election reads it). */
+export interface OrderingInfo {
+  /** Whether it may serve as a super-peer: `createPeer({ superPeer })`. */
+  readonly capability: 'never' | 'auto' | 'prefer'
+  /** Its part in the Raft group now. */
+  readonly role: 'peer' | 'super' | 'leader'
+  /** Its Raft term (0 when it is not in the group). */
+  readonly term: number
+  /** How many members of the room it holds direct connections to. */
+  readonly directPeers: number
+}
+
+const CAPABILITIES = ['never', 'auto', 'prefer'] as const
+const ROLES = ['peer', 'super', 'leader'] as const
+
 export type RoomMessage =
   | {
       readonly type: 'heartbeat'
@@ -22,6 +37,7 @@ export type RoomMessage =
       readonly name: string
       /** Version of the sender's current presence (0: none yet), so a receiver can tell it has missed one. */
       readonly presenceVersion: number
+      readonly ordering: OrderingInfo
     }
   | {
       readonly type: 'presence'
@@ -42,6 +58,10 @@ export function encodeRoomMessage(msg: RoomMessage): Uint8Array {
     case 'heartbeat':
       w.string(msg.name)
       w.varuint(msg.presenceVersion)
+      w.u8(CAPABILITIES.indexOf(msg.ordering.capability))
+      w.u8(ROLES.indexOf(msg.ordering.role))
+      w.varuint(msg.ordering.term)
+      w.varuint(msg.ordering.directPeers)
       break
     case 'presence':
       w.varuint(msg.version)
@@ -74,7 +94,12 @@ export function decodeRoomMessage(
       if (name.length > ROOM_LIMITS.maxNameLength) {
         throw new DecodeError(`member name of ${name.length} characters exceeds ${ROOM_LIMITS.maxNameLength}`)
       }
-      msg = { type: 'heartbeat', incarnation, name, presenceVersion: r.varuint() }
+      const presenceVersion = r.varuint()
+      const capability = CAPABILITIES[r.u8()]
+      const role = ROLES[r.u8()]
+      if (capability === undefined || role === undefined) throw new DecodeError('unknown super-peer capability or role')
+      const ordering: OrderingInfo = { capability, role, term: r.varuint(), directPeers: r.varuint() }
+      msg = { type: 'heartbeat', incarnation, name, presenceVersion, ordering }
       break
     }
     case CODES.presence: {

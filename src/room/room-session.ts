@@ -5,10 +5,10 @@
 import type { Message } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { DecodeError, RoomClosedError } from '../errors.js'
-import { Emitter } from '../events.js'
+import { Emitter, reportListenerError } from '../events.js'
 import { MemberTable, type Member, type MemberChange } from '../membership/member-table.js'
 import { PresenceState } from '../membership/presence.js'
-import { decodeRoomMessage, encodeRoomMessage, type RoomMessage } from '../membership/room-messages.js'
+import { decodeRoomMessage, encodeRoomMessage, type OrderingInfo, type RoomMessage } from '../membership/room-messages.js'
 import type { MetricsRegistry, MetricsSnapshot } from '../metrics/index.js'
 import type { Clock, Random, Timer } from '../runtime/index.js'
 import type { SynodLibp2p } from '../transport/create-node.js'
@@ -18,7 +18,9 @@ import type { RelayConnector } from '../transport/relay-connector.js'
 import { RoomDiscovery } from '../transport/rendezvous/client.js'
 import type { FramedStream } from '../transport/framed-stream.js'
 import type { StorageAdapter } from '../storage/adapter.js'
+import type { CandidateInfo, SuperPeerCapability } from '../ordering/election.js'
 import { RoomDocs } from './room-docs.js'
+import { DEFAULT_ORDERING_OPTIONS, RoomOrdering, type OrderingStats, type RoomOrderingOptions } from './room-ordering.js'
 
 export interface RoomOptions {
   /** Interval between two heartbeats that tell the room we are here, in ms. Default 1000. */
@@ -33,6 +35,8 @@ export interface RoomOptions {
   readonly inboundRatePerSecond: number
   /** Typed handles commit the local operations of this window as one change, in ms. Default 25. */
   readonly batchWindowMs: number
+  /** The room's ordering group (super-peers, Raft): tick, founding delay, quorum manager interval. */
+  readonly ordering: RoomOrderingOptions
 }
 
 export const DEFAULT_ROOM_OPTIONS: RoomOptions = {
@@ -42,6 +46,7 @@ export const DEFAULT_ROOM_OPTIONS: RoomOptions = {
   maxPresenceBytes: 8 * 1024,
   inboundRatePerSecond: 50,
   batchWindowMs: 25,
+  ordering: DEFAULT_ORDERING_OPTIONS,
 }
 
 export interface RoomSessionDeps {
@@ -54,6 +59,8 @@ export interface RoomSessionDeps {
   readonly random: Random
   readonly name: string
   readonly storage: StorageAdapter
+  /** Whether this peer may serve as one of the room's super-peers. */
+  readonly superPeer: SuperPeerCapability
 }
 
 export interface PresenceChange {
@@ -79,7 +86,19 @@ export interface RoomStats {
   readonly members: number
   readonly directConnections: number
   readonly relays: number
+  /** The room's ordering group as this peer sees it: its role, the Raft term, commit index, super-peers and lag. */
+  readonly ordering: OrderingStats
   readonly metrics: MetricsSnapshot
+}
+
+const EMPTY_ORDERING_STATS: OrderingStats = {
+  role: 'peer',
+  term: 0,
+  leader: null,
+  commitIndex: 0,
+  appliedIndex: 0,
+  superPeers: [],
+  health: null,
 }
 
 export class RoomSession extends Emitter<RoomSessionEvents> {
@@ -96,6 +115,7 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
   private closed = false
   private docsLoading: Promise<RoomDocs> | undefined
   private docsReady: RoomDocs | undefined
+  private orderingLayer: RoomOrdering | undefined
 
   constructor(
     readonly roomId: string,
@@ -164,7 +184,60 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
       this.on('member:leave', (m) => this.docsReady?.disconnect(m.id)),
     )
     this.discovery.start()
+    this.orderingLayer = new RoomOrdering(
+      {
+        node,
+        roomId: this.roomId,
+        selfId: this.selfId,
+        incarnation: this.incarnation,
+        capability: this.deps.superPeer,
+        storage: this.deps.storage,
+        metrics: this.deps.metrics,
+        clock: this.deps.clock,
+        timer: this.deps.timer,
+        random: this.deps.random,
+        candidates: () => this.candidates(),
+        memberOrdering: () => {
+          const out = new Map<string, OrderingInfo>()
+          for (const row of this.members.rowsForElection()) if (row.ordering !== undefined) out.set(row.id, row.ordering)
+          return out
+        },
+        members: () => this.members.list().map((m) => m.id),
+      },
+      this.options.ordering,
+    )
+    this.orderingLayer.start().catch(reportListenerError)
     this.heartbeat()
+  }
+
+  /** The room's ordering layer (log and locks). */
+  ordering(): RoomOrdering {
+    this.assertOpen()
+    if (this.orderingLayer === undefined) throw new RoomClosedError(`room '${this.roomId}' is not started`)
+    return this.orderingLayer
+  }
+
+  private directCount(): number {
+    return this.deps.dialer.directPeers().filter((p) => this.members.has(p)).length
+  }
+
+  /** The member table as the super-peer election sees it, this peer included. */
+  private candidates(): CandidateInfo[] {
+    const rows: CandidateInfo[] = this.members.rowsForElection().map((row) => ({
+      id: row.id,
+      capability: row.ordering?.capability ?? 'never',
+      joinedAt: row.id === this.selfId ? this.incarnation : row.joinedAt,
+      directPeers: row.ordering?.directPeers ?? 0,
+      alive: true,
+    }))
+    rows.push({
+      id: this.selfId,
+      capability: this.deps.superPeer,
+      joinedAt: this.incarnation,
+      directPeers: this.directCount(),
+      alive: true,
+    })
+    return rows
   }
 
   /** The room's documents, created (and Automerge loaded) on first use. */
@@ -217,8 +290,9 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
       roomId: this.roomId,
       peerId: this.selfId,
       members: this.members.size,
-      directConnections: this.deps.dialer.directPeers().filter((p) => this.members.has(p)).length,
+      directConnections: this.directCount(),
       relays: this.deps.relays.relays.size,
+      ordering: this.orderingLayer?.stats() ?? EMPTY_ORDERING_STATS,
       metrics: this.deps.metrics.snapshot(),
     }
   }
@@ -232,6 +306,7 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
     this.presence.close()
     this.discovery.stop()
     this.docsReady?.close()
+    this.orderingLayer?.close()
     for (const cleanup of this.cleanups.splice(0)) cleanup()
     const pubsub = this.deps.node.services.pubsub
     pubsub.unsubscribe(this.topic)
@@ -253,6 +328,7 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
       incarnation: this.incarnation,
       name: this.deps.name,
       presenceVersion: this.presence.localVersion,
+      ordering: this.orderingLayer?.info(this.directCount()) ?? { capability: this.deps.superPeer, role: 'peer', term: 0, directPeers: 0 },
     })
     for (const change of this.members.expire(this.deps.clock.now(), this.options.memberTimeoutMs)) this.apply(change)
     this.cancelHeartbeat = this.deps.timer.setTimeout(() => this.heartbeat(), this.options.heartbeatIntervalMs)
@@ -310,6 +386,7 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
         const known = this.members.incarnationOf(from)
         const change = this.members.heard(from, decoded.name, decoded.incarnation, now, this.deps.dialer.isDirect(from))
         this.apply(change)
+        this.apply(this.members.setOrdering(from, decoded.ordering))
         if (change?.kind === 'join' || (known !== undefined && decoded.incarnation > known)) {
           // Someone new (or reloaded): they need our presence, and dialling them directly if we can.
           this.presence.resend()

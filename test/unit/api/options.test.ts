@@ -70,6 +70,7 @@ describe('resolveRoomOptions', () => {
       maxPresenceBytes: 8 * 1024,
       inboundRatePerSecond: 50,
       batchWindowMs: 25,
+      ordering: { tickMs: 100, bootstrapDelayMs: 3000, quorumIntervalMs: 1000 },
     })
   })
 
@@ -81,6 +82,7 @@ describe('resolveRoomOptions', () => {
       maxPresenceBytes: 1,
       inboundRatePerSecond: 100_000,
       batchWindowMs: 0,
+      ordering: { tickMs: 50 },
       signal: new AbortController().signal,
     }
     expect(resolveRoomOptions(options)).toEqual({
@@ -90,7 +92,13 @@ describe('resolveRoomOptions', () => {
       maxPresenceBytes: 1,
       inboundRatePerSecond: 100_000,
       batchWindowMs: 0,
+      ordering: { tickMs: 50, bootstrapDelayMs: 3000, quorumIntervalMs: 1000 },
     })
+  })
+
+  it('rejects bad ordering options and a bad superPeer capability', () => {
+    expect(() => resolveRoomOptions({ ordering: { tickMs: 1 } })).toThrow(/ordering.tickMs/)
+    expect(() => validatePeerOptions({ superPeer: 'sometimes' as never })).toThrow(/superPeer/)
   })
 
   it.each<[string, JoinOptions]>([

@@ -39,6 +39,12 @@ const messageArb: fc.Arbitrary<RoomMessage> = fc.oneof(
     incarnation: counter,
     name: nameArb,
     presenceVersion: counter,
+    ordering: fc.record({
+      capability: fc.constantFrom('never' as const, 'auto' as const, 'prefer' as const),
+      role: fc.constantFrom('peer' as const, 'super' as const, 'leader' as const),
+      term: counter,
+      directPeers: counter,
+    }),
   }),
   fc.record({ type: fc.constant('presence' as const), incarnation: counter, version: counter, json: presenceJsonArb }),
   fc.record({ type: fc.constant('leave' as const), incarnation: counter }),
@@ -64,6 +70,7 @@ describe('room messages: round trips', () => {
       incarnation: 1_700_000_000_000,
       name: 'n'.repeat(ROOM_LIMITS.maxNameLength),
       presenceVersion: 3,
+      ordering: { capability: 'auto', role: 'leader', term: 4, directPeers: 2 },
     }
     expect(decodeRoomMessage(encodeRoomMessage(heartbeat))).toEqual(heartbeat)
     // A JSON string: two quotes plus the body.
@@ -110,8 +117,26 @@ describe('room messages: rejection', () => {
       incarnation: 1,
       name: 'n'.repeat(ROOM_LIMITS.maxNameLength + 1),
       presenceVersion: 0,
+      ordering: { capability: 'never', role: 'peer', term: 0, directPeers: 0 },
     }
     expectDecodeError(() => decodeRoomMessage(encodeRoomMessage(msg)), /member name/)
+  })
+
+  it('rejects an unknown capability or role', () => {
+    const ok = encodeRoomMessage({
+      type: 'heartbeat',
+      incarnation: 1,
+      name: 'a',
+      presenceVersion: 0,
+      ordering: { capability: 'auto', role: 'peer', term: 0, directPeers: 0 },
+    })
+    // [type][incarnation][name len][name][presenceVersion][capability][role][term][directPeers]
+    const badCapability = ok.slice()
+    badCapability[5] = 3
+    expectDecodeError(() => decodeRoomMessage(badCapability), /capability or role/)
+    const badRole = ok.slice()
+    badRole[6] = 9
+    expectDecodeError(() => decodeRoomMessage(badRole), /capability or role/)
   })
 
   it('rejects a message over maxMessageBytes', () => {

@@ -1,0 +1,284 @@
+/**
+ * A room's ordering layer on one peer: the OrderingService every peer has, and, on the peers elected super-peers,
+ * the room's Raft group (a RaftDriver persisting into this peer's storage).
+ *
+ * How a peer becomes a super-peer:
+ * - the founder: once the member view has settled (`bootstrapDelayMs`) and no member says it is in a group, the
+ *   top-ranked candidate (`shouldBootstrap`) starts a one-voter group with itself;
+ * - a replacement: the leader's quorum manager adds it as a learner; its first Raft message starts its driver (with an
+ *   empty configuration, so it cannot campaign until the log makes it a voter);
+ * - a reload: a peer that stored Raft state for this room restarts its driver from it and rejoins.
+ * The leader runs the quorum manager every `quorumIntervalMs`: one membership change at a time towards the desired
+ * super-peers (`desiredSuperPeers` over the member table).
+ */
+import { RaftDriver } from '../consensus/raft/driver.js'
+import { createRaftTransport, type RaftLibp2pTransport } from '../consensus/raft/libp2p-transport.js'
+import { RaftStorage } from '../consensus/raft/raft-storage.js'
+import type { RaftStatus } from '../consensus/raft/core.js'
+import { reportListenerError } from '../events.js'
+import type { OrderingInfo } from '../membership/room-messages.js'
+import type { MetricsRegistry } from '../metrics/index.js'
+import { desiredSuperPeers, shouldBootstrap, superPeerTarget, type CandidateInfo, type SuperPeerCapability } from '../ordering/election.js'
+import { nextConfigChange, quorumHealth, type QuorumHealth } from '../ordering/quorum-manager.js'
+import { OrderingService } from '../ordering/service.js'
+import type { Clock, Random, Timer } from '../runtime/index.js'
+import type { StorageAdapter } from '../storage/adapter.js'
+import type { SynodLibp2p } from '../transport/create-node.js'
+
+export interface RoomOrderingOptions {
+  /** Raft tick, in ms. Default 100 (election timeouts of 1–2 s). */
+  readonly tickMs: number
+  /** How long a new peer watches the room before it may found a group, in ms. Default 3000. */
+  readonly bootstrapDelayMs: number
+  /** How often the leader runs the quorum manager, in ms. Default 1000. */
+  readonly quorumIntervalMs: number
+}
+
+export const DEFAULT_ORDERING_OPTIONS: RoomOrderingOptions = {
+  tickMs: 100,
+  bootstrapDelayMs: 3000,
+  quorumIntervalMs: 1000,
+}
+
+export interface RoomOrderingDeps {
+  readonly node: SynodLibp2p
+  readonly roomId: string
+  readonly selfId: string
+  readonly incarnation: number
+  readonly capability: SuperPeerCapability
+  readonly storage: StorageAdapter
+  readonly metrics: MetricsRegistry
+  readonly clock: Clock
+  readonly timer: Timer
+  readonly random: Random
+  /** Ms since the epoch, for lock time: the leader stamps commands with it. */
+  readonly wallClock?: Clock
+  /** The member table as the election sees it, this peer included. */
+  readonly candidates: () => CandidateInfo[]
+  /** Other members' ordering info from their heartbeats. */
+  readonly memberOrdering: () => ReadonlyMap<string, OrderingInfo>
+  /** Other members that are alive. */
+  readonly members: () => string[]
+}
+
+const WALL_CLOCK: Clock = { now: () => Date.now() }
+
+export interface OrderingStats {
+  readonly role: OrderingInfo['role']
+  readonly term: number
+  readonly leader: string | null
+  readonly commitIndex: number
+  readonly appliedIndex: number
+  /** Each super-peer the leader tracks: its role, how far it has replicated, and its lag behind the leader. */
+  readonly superPeers: readonly { readonly id: string; readonly role: 'leader' | 'voter' | 'learner'; readonly match: number; readonly lag: number }[]
+  readonly health: QuorumHealth | null
+}
+
+export class RoomOrdering {
+  readonly service: OrderingService
+  private readonly raftTransport: RaftLibp2pTransport
+  private readonly orderTransport: RaftLibp2pTransport
+  private driver: RaftDriver | null = null
+  private starting = false
+  private readonly startedAt: number
+  private cancelTimer: () => void = () => undefined
+  private quorumBusy = false
+  private closed = false
+  private readonly cleanups: (() => void)[] = []
+
+  constructor(
+    private readonly deps: RoomOrderingDeps,
+    private readonly o: RoomOrderingOptions = DEFAULT_ORDERING_OPTIONS,
+  ) {
+    this.startedAt = deps.clock.now()
+    this.raftTransport = createRaftTransport({ node: deps.node, group: `${deps.roomId}/raft`, metrics: deps.metrics })
+    this.orderTransport = createRaftTransport({ node: deps.node, group: `${deps.roomId}/order`, metrics: deps.metrics.scope('order') })
+    this.service = new OrderingService({
+      self: deps.selfId,
+      incarnation: deps.incarnation,
+      transport: this.orderTransport,
+      wallClock: deps.wallClock ?? WALL_CLOCK,
+      timer: deps.timer,
+      random: deps.random,
+      superPeers: () => this.superPeers(),
+      members: () => deps.members(),
+      metrics: deps.metrics,
+    })
+    // A Raft message while we have no driver: the leader added us to the group. Start one (it will catch up).
+    this.cleanups.push(
+      this.raftTransport.onMessage(() => {
+        if (this.driver === null && deps.capability !== 'never') void this.startDriver(undefined)
+      }),
+    )
+  }
+
+  /** Restarts a stored group, then watches for founding and runs the quorum manager. */
+  async start(): Promise<void> {
+    const stored = await this.deps.storage.loadRange(['raft', this.deps.roomId, 'hard'])
+    if (stored.length > 0 && this.deps.capability !== 'never') await this.startDriver(undefined)
+    this.schedule()
+  }
+
+  info(directPeers: number): OrderingInfo {
+    const st = this.status()
+    const role = st === null ? 'peer' : st.role === 'leader' ? 'leader' : st.config.voters.includes(this.deps.selfId) || st.config.learners.includes(this.deps.selfId) ? 'super' : 'peer'
+    return { capability: this.deps.capability, role, term: st?.term ?? 0, directPeers }
+  }
+
+  stats(): OrderingStats {
+    const st = this.status()
+    const info = this.info(0)
+    let superPeers: OrderingStats['superPeers'] = []
+    let health: QuorumHealth | null = null
+    if (st !== null) {
+      superPeers = [...st.config.voters, ...st.config.learners].map((id) => {
+        const role = id === st.leader ? 'leader' : st.config.voters.includes(id) ? 'voter' : 'learner'
+        const match = id === this.deps.selfId ? st.lastIndex : (st.progress[id]?.match ?? 0)
+        return { id, role, match, lag: Math.max(0, st.lastIndex - match) }
+      })
+      const candidates = this.deps.candidates()
+      const alive = new Set(candidates.filter((c) => c.alive).map((c) => c.id))
+      health = quorumHealth(st.config, desiredSuperPeers(candidates, { current: st.config.voters }), (id) => alive.has(id), {
+        target: superPeerTarget(candidates),
+      })
+    }
+    return {
+      role: info.role,
+      term: info.term,
+      leader: st?.leader ?? this.advertisedLeader(),
+      commitIndex: st?.commit ?? this.service.replica.appliedIndex,
+      appliedIndex: this.service.replica.appliedIndex,
+      superPeers,
+      health,
+    }
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.cancelTimer()
+    for (const c of this.cleanups.splice(0)) c()
+    this.service.close()
+    const driver = this.driver
+    this.driver = null
+    this.service.detachDriver()
+    const closeTransports = (): void => {
+      this.raftTransport.close()
+      this.orderTransport.close()
+    }
+    if (driver === null) closeTransports()
+    // Stop the driver first: it may be persisting, and stopping waits for that before the transports go.
+    else void driver.stop().finally(closeTransports)
+  }
+
+  private status(): RaftStatus | null {
+    try {
+      return this.driver?.status() ?? null
+    } catch {
+      return null
+    }
+  }
+
+  /** The super-peers to send submits to, leader first when known. */
+  private superPeers(): string[] {
+    const st = this.status()
+    if (st !== null && st.config.voters.length > 0) {
+      const voters = [...st.config.voters]
+      return st.leader === null ? voters : [st.leader, ...voters.filter((v) => v !== st.leader)]
+    }
+    const supers: string[] = []
+    let leader: string | null = null
+    let leaderTerm = -1
+    for (const [id, info] of this.deps.memberOrdering()) {
+      if (info.role === 'peer') continue
+      supers.push(id)
+      if (info.role === 'leader' && info.term > leaderTerm) {
+        leader = id
+        leaderTerm = info.term
+      }
+    }
+    return leader === null ? supers : [leader, ...supers.filter((s) => s !== leader)]
+  }
+
+  private advertisedLeader(): string | null {
+    return this.superPeers().find((id) => this.deps.memberOrdering().get(id)?.role === 'leader') ?? null
+  }
+
+  private async startDriver(bootstrap: string[] | undefined): Promise<void> {
+    if (this.driver !== null || this.starting || this.closed) return
+    this.starting = true
+    const driver = new RaftDriver({
+      id: this.deps.selfId,
+      storage: new RaftStorage(this.deps.storage, { prefix: ['raft', this.deps.roomId] }),
+      transport: this.raftTransport,
+      timer: this.deps.timer,
+      random: this.deps.random,
+      tickMs: this.o.tickMs,
+      ...(bootstrap === undefined ? {} : { bootstrap: { voters: bootstrap, learners: [] } }),
+      apply: this.service.applyFromRaft,
+      metrics: this.deps.metrics,
+    })
+    driver.on('error', ({ error }) => reportListenerError(error))
+    try {
+      await driver.start()
+    } finally {
+      this.starting = false
+    }
+    if (this.closed) {
+      await driver.stop()
+      return
+    }
+    this.driver = driver
+    this.service.attachDriver(driver)
+  }
+
+  private schedule(): void {
+    this.cancelTimer = this.deps.timer.setTimeout(() => {
+      if (this.closed) return
+      this.maybeFound()
+      this.runQuorumManager()
+      this.schedule()
+    }, this.o.quorumIntervalMs)
+  }
+
+  private maybeFound(): void {
+    if (this.driver !== null || this.starting || this.deps.capability === 'never') return
+    if (this.deps.clock.now() - this.startedAt < this.o.bootstrapDelayMs) return
+    for (const info of this.deps.memberOrdering().values()) if (info.role !== 'peer') return
+    if (!shouldBootstrap(this.deps.selfId, this.deps.candidates())) return
+    void this.startDriver([this.deps.selfId])
+  }
+
+  private runQuorumManager(): void {
+    const driver = this.driver
+    const st = this.status()
+    if (driver === null || st === null || st.role !== 'leader' || this.quorumBusy) return
+    const candidates = this.deps.candidates()
+    const alive = new Set(candidates.filter((c) => c.alive).map((c) => c.id))
+    const action = nextConfigChange({
+      config: st.config,
+      desired: desiredSuperPeers(candidates, { current: st.config.voters }),
+      alive: (id) => alive.has(id),
+      progress: (id) => {
+        const p = st.progress[id]
+        if (p === undefined) return undefined
+        return { match: p.match, lagging: p.match + 64 < st.lastIndex || !alive.has(id) }
+      },
+      configPending: false,
+      selfId: this.deps.selfId,
+    })
+    if (action === null) return
+    if (action.type === 'transfer') {
+      driver.transferLeadership(action.to)
+      return
+    }
+    this.quorumBusy = true
+    driver.proposeConfigChange(action).then(
+      () => this.deps.metrics.counter(`ordering.config.${action.type}`).inc(),
+      // Refused (another change pending, not caught up, leadership moved): the next round looks again.
+      () => this.deps.metrics.counter('ordering.config.refused').inc(),
+    ).finally(() => {
+      this.quorumBusy = false
+    })
+  }
+}
