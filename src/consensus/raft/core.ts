@@ -594,6 +594,11 @@ export class RaftCore {
   private sendAppend(to: NodeId, sendIfEmpty = true): boolean {
     const pr = this.progress.get(to)
     if (pr === undefined || pr.isPaused()) return false
+    if (pr.next > this.log.lastIndex() + 1) {
+      // Only a faulty follower (or one of another group) acknowledges more than we have: probe it again from our end.
+      pr.next = this.log.lastIndex() + 1
+      pr.match = Math.min(pr.match, this.log.lastIndex())
+    }
     const prevIndex = pr.next - 1
     const prevTerm = this.log.term(prevIndex)
     if (prevTerm === undefined) {
@@ -653,6 +658,11 @@ export class RaftCore {
   }
 
   private handleAppendResponse(m: AppendResponseMessage, pr: Progress): void {
+    if (m.index > this.log.lastIndex()) {
+      // An acknowledgement of entries we never sent: the follower's log is not ours. Ignore it (counted as refused).
+      this.refused++
+      return
+    }
     if (m.reject) {
       // Fast backup: skip the follower's whole conflicting term in one round trip.
       const hint = m.hintTerm > 0 ? this.log.findConflictByTerm(m.hintIndex, m.hintTerm) : m.hintIndex

@@ -27,3 +27,17 @@ describe('Raft core limits', () => {
     expect(() => core.readIndex('x'.repeat(129))).toThrow(/ctx/)
   })
 })
+
+describe('Raft core and a follower from another log', () => {
+  it('ignores an acknowledgement past its own log instead of trusting it', () => {
+    const net = new RaftNet(['a', 'b', 'c'])
+    net.campaign('a')
+    const last = net.core('a').status().lastIndex
+    net.core('a').step({ type: 'appendResponse', from: 'b', to: 'a', term: net.core('a').status().term, reject: false, index: last + 50, hintIndex: 0, hintTerm: 0 })
+    expect(net.core('a').status().refused).toBe(1)
+    expect(net.core('a').status().progress.b?.match).toBeLessThanOrEqual(last)
+    expect(net.propose('a', 'still works').ok).toBe(true)
+    net.tickAll(2)
+    expect(net.node('c').applied).toContain('still works')
+  })
+})
