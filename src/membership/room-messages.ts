@@ -24,6 +24,8 @@ export interface OrderingInfo {
   readonly term: number
   /** How many members of the room it holds direct connections to. */
   readonly directPeers: number
+  /** The Raft group it is in or follows (`''` for none). */
+  readonly group: string
 }
 
 const CAPABILITIES = ['never', 'auto', 'prefer'] as const
@@ -62,6 +64,7 @@ export function encodeRoomMessage(msg: RoomMessage): Uint8Array {
       w.u8(ROLES.indexOf(msg.ordering.role))
       w.varuint(msg.ordering.term)
       w.varuint(msg.ordering.directPeers)
+      w.string(msg.ordering.group)
       break
     case 'presence':
       w.varuint(msg.version)
@@ -98,7 +101,11 @@ export function decodeRoomMessage(
       const capability = CAPABILITIES[r.u8()]
       const role = ROLES[r.u8()]
       if (capability === undefined || role === undefined) throw new DecodeError('unknown super-peer capability or role')
-      const ordering: OrderingInfo = { capability, role, term: r.varuint(), directPeers: r.varuint() }
+      const term = r.varuint()
+      const directPeers = r.varuint()
+      const group = r.string()
+      if (group.length > 256) throw new DecodeError('group name over 256 characters')
+      const ordering: OrderingInfo = { capability, role, term, directPeers, group }
       msg = { type: 'heartbeat', incarnation, name, presenceVersion, ordering }
       break
     }

@@ -16,6 +16,7 @@ export const ORDER_LIMITS = {
   /** Committed commands per `entries` message. */
   maxBatch: 1024,
   maxReason: 256,
+  maxGroup: 256,
 } as const
 
 /** A committed command at its Raft index (the data is an encoded StampedCommand, or empty for noop/config). */
@@ -33,10 +34,13 @@ export type OrderMessage =
   | { readonly type: 'refused'; readonly id: number; readonly leader: string | null; readonly mayHaveCommitted: boolean; readonly reason: string }
   /** Ask for committed commands from Raft index `from` on. */
   | { readonly type: 'fetch'; readonly id: number; readonly from: number }
-  /** Committed commands, contiguous, starting at items[0].index; `commit` is the sender's commit index. */
-  | { readonly type: 'entries'; readonly id: number; readonly commit: number; readonly items: readonly CommittedItem[] }
+  /**
+   * Committed commands of the Raft group `group`, contiguous, starting at items[0].index; `commit` is the sender's
+   * commit index. Indexes only mean something within one group, so a peer takes them only from the group it follows.
+   */
+  | { readonly type: 'entries'; readonly id: number; readonly group: string; readonly commit: number; readonly items: readonly CommittedItem[] }
   /** The requested commands were compacted: the ordered state (JSON) as of Raft index `index` instead. */
-  | { readonly type: 'snapshot'; readonly id: number; readonly index: number; readonly state: Uint8Array }
+  | { readonly type: 'snapshot'; readonly id: number; readonly group: string; readonly index: number; readonly state: Uint8Array }
 
 const CODES = { submit: 1, submitted: 2, refused: 3, fetch: 4, entries: 5, snapshot: 6 } as const
 
@@ -68,6 +72,7 @@ export function encodeOrderMessage(m: OrderMessage): Uint8Array {
       w.varuint(m.from)
       break
     case 'entries':
+      w.string(m.group)
       w.varuint(m.commit)
       w.varuint(m.items.length)
       for (const it of m.items) {
@@ -76,6 +81,7 @@ export function encodeOrderMessage(m: OrderMessage): Uint8Array {
       }
       break
     case 'snapshot':
+      w.string(m.group)
       w.varuint(m.index)
       w.bytes(m.state)
       break
@@ -115,8 +121,11 @@ export function decodeOrderMessage(bytes: Uint8Array): OrderMessage {
     case CODES.entries:
       m = decodeEntries(r, id)
       break
-    case CODES.snapshot:
-      m = { type: 'snapshot', id, index: positive(r.varuint(), 'index'), state: r.bytes() }
+    case CODES.snapshot: {
+      const group = groupName(r)
+      m = { type: 'snapshot', id, group, index: positive(r.varuint(), 'index'), state: r.bytes() }
+      break
+    }
       break
     default:
       throw new DecodeError(`unknown order message type ${type}`)
@@ -126,6 +135,7 @@ export function decodeOrderMessage(bytes: Uint8Array): OrderMessage {
 }
 
 function decodeEntries(r: Reader, id: number): OrderMessage {
+  const group = groupName(r)
   const commit = r.varuint()
   const count = r.varuint()
   // Each item takes at least two bytes: refuse a count the remaining bytes cannot hold before allocating.
@@ -140,7 +150,11 @@ function decodeEntries(r: Reader, id: number): OrderMessage {
     if (data.length > ORDERING_LIMITS.maxCommandBytes) throw new DecodeError('entry data too large')
     items.push({ index, data })
   }
-  return { type: 'entries', id, commit, items }
+  return { type: 'entries', id, group, commit, items }
+}
+
+function groupName(r: Reader): string {
+  return bounded(r.string(), ORDER_LIMITS.maxGroup, 'group')
 }
 
 function positive(n: number, what: string): number {

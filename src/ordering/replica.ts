@@ -37,6 +37,8 @@ export class OrderedReplica {
   private readonly buffered = new Map<number, Uint8Array>()
   private readonly keepRecent: number
   private readonly maxBuffered: number
+  /** Commands applied (noop and config entries not counted). */
+  commands = 0
 
   constructor(private readonly options: ReplicaOptions = {}) {
     this.state = new OrderedState(options)
@@ -55,6 +57,14 @@ export class OrderedReplica {
   /** The highest index we know of but have not applied (a gap to fetch), or 0. */
   get waitingFor(): number {
     return this.buffered.size === 0 ? 0 : this.state.appliedIndex + 1
+  }
+
+  /** Back to the empty state (only while no command has been applied; see OrderingService.resetReplica). */
+  reset(): void {
+    this.state = new OrderedState(this.options)
+    this.recent.clear()
+    this.buffered.clear()
+    this.commands = 0
   }
 
   /** Items from a super-peer, in any order, possibly overlapping what we have. Returns true if anything applied. */
@@ -119,6 +129,7 @@ export class OrderedReplica {
       this.state.skip(index)
       return
     }
+    this.commands++
     const out = this.state.apply(index, data)
     for (const e of out.events) this.events.emit('event', e)
     if (out.reply !== undefined) this.events.emit('reply', { ...out.reply, index })

@@ -50,6 +50,8 @@ export interface OrderingServiceOptions {
   readonly superPeers: () => readonly string[]
   /** Every other member of the room (the leader pushes committed commands to the ones outside the Raft group). */
   readonly members: () => readonly string[]
+  /** The Raft group this peer follows (its own, or the one it takes committed commands from); null for none yet. */
+  readonly group: () => string | null
   readonly metrics?: MetricsScope
   /** How long one attempt waits for an answer before trying another super-peer. Default 3 000 ms. */
   readonly attemptTimeoutMs?: number
@@ -344,9 +346,11 @@ export class OrderingService {
   private pushFrom(from: number): void {
     const items = this.replica.itemsFrom(from, ORDER_LIMITS.maxBatch)
     if (items === undefined || items.length === 0) return
-    const group = new Set(this.driverMembers())
-    const m: OrderMessage = { type: 'entries', id: 0, commit: this.replica.appliedIndex, items }
-    for (const member of this.o.members()) if (!group.has(member) && member !== this.o.self) this.send(member, m)
+    const inGroup = new Set(this.driverMembers())
+    const group = this.o.group()
+    if (group === null) return
+    const m: OrderMessage = { type: 'entries', id: 0, group, commit: this.replica.appliedIndex, items }
+    for (const member of this.o.members()) if (!inGroup.has(member) && member !== this.o.self) this.send(member, m)
   }
 
   private driverMembers(): string[] {
@@ -356,12 +360,22 @@ export class OrderingService {
   }
 
   private serveFetch(from: string, id: number, start: number): void {
+    const group = this.o.group()
+    if (group === null) return
     const items = this.replica.itemsFrom(start, ORDER_LIMITS.maxBatch)
     if (items !== undefined) {
-      this.send(from, { type: 'entries', id, commit: this.replica.appliedIndex, items })
+      this.send(from, { type: 'entries', id, group, commit: this.replica.appliedIndex, items })
       return
     }
-    this.send(from, { type: 'snapshot', id, index: this.replica.appliedIndex, state: this.replica.snapshotBytes() })
+    this.send(from, { type: 'snapshot', id, group, index: this.replica.appliedIndex, state: this.replica.snapshotBytes() })
+  }
+
+  /**
+   * This peer now follows another group and has applied no command of the old one: start the replica over, since
+   * Raft indexes of different groups have nothing to do with each other.
+   */
+  resetReplica(): void {
+    this.replica.reset()
   }
 
   // ---- catching up -------------------------------------------------------------------------------------------------
@@ -404,10 +418,10 @@ export class OrderingService {
         if (this.driver !== null) this.serveFetch(from, m.id, m.from)
         break
       case 'entries':
-        this.onEntries(m.items, m.commit)
+        if (m.group === this.o.group()) this.onEntries(m.items, m.commit)
         break
       case 'snapshot':
-        this.onSnapshot(m.index, m.state)
+        if (m.group === this.o.group()) this.onSnapshot(m.index, m.state)
         break
     }
   }

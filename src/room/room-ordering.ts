@@ -4,10 +4,15 @@
  *
  * How a peer becomes a super-peer:
  * - the founder: once the member view has settled (`bootstrapDelayMs`) and no member says it is in a group, the
- *   top-ranked candidate (`shouldBootstrap`) starts a one-voter group with itself;
+ *   top-ranked candidate (`shouldBootstrap`) starts a one-voter group with itself. The group is named after its
+ *   founder (`<founding time>:<founder id>`), and its Raft messages travel on a transport group of that name, so
+ *   that two groups founded at once never mix their logs;
  * - a replacement: the leader's quorum manager adds it as a learner; its first Raft message starts its driver (with an
  *   empty configuration, so it cannot campaign until the log makes it a voter);
  * - a reload: a peer that stored Raft state for this room restarts its driver from it and rejoins.
+ * Two groups (views differed when they were founded): every peer follows the oldest group it hears of. A group that
+ * holds no command yet is left (its storage wiped) for the oldest one; a group that holds commands stays, so nothing
+ * committed is lost, and `ordering.split` counts it.
  * The leader runs the quorum manager every `quorumIntervalMs`: one membership change at a time towards the desired
  * super-peers (`desiredSuperPeers` over the member table).
  */
@@ -76,8 +81,12 @@ export interface OrderingStats {
 
 export class RoomOrdering {
   readonly service: OrderingService
-  private readonly raftTransport: RaftLibp2pTransport
+  /** The transport of the Raft group this peer is in or follows (`<room>/raft/<group>`). */
+  private raftTransport: RaftLibp2pTransport | null = null
   private readonly orderTransport: RaftLibp2pTransport
+  /** The group this peer is in or follows; null before it knows of any. */
+  private group: string | null = null
+  private unsubscribeRaft: () => void = () => undefined
   private driver: RaftDriver | null = null
   private starting = false
   private readonly startedAt: number
@@ -91,7 +100,6 @@ export class RoomOrdering {
     private readonly o: RoomOrderingOptions = DEFAULT_ORDERING_OPTIONS,
   ) {
     this.startedAt = deps.clock.now()
-    this.raftTransport = createRaftTransport({ node: deps.node, group: `${deps.roomId}/raft`, metrics: deps.metrics })
     this.orderTransport = createRaftTransport({ node: deps.node, group: `${deps.roomId}/order`, metrics: deps.metrics.scope('order') })
     this.service = new OrderingService({
       self: deps.selfId,
@@ -102,27 +110,42 @@ export class RoomOrdering {
       random: deps.random,
       superPeers: () => this.superPeers(),
       members: () => deps.members(),
+      group: () => this.group,
       metrics: deps.metrics,
     })
-    // A Raft message while we have no driver: the leader added us to the group. Start one (it will catch up).
-    this.cleanups.push(
-      this.raftTransport.onMessage(() => {
-        if (this.driver === null && deps.capability !== 'never') void this.startDriver(undefined)
-      }),
-    )
   }
 
   /** Restarts a stored group, then watches for founding and runs the quorum manager. */
   async start(): Promise<void> {
-    const stored = await this.deps.storage.loadRange(['raft', this.deps.roomId, 'hard'])
-    if (stored.length > 0 && this.deps.capability !== 'never') await this.startDriver(undefined)
+    const stored = await this.deps.storage.load(this.groupKey())
+    if (stored !== undefined && this.deps.capability !== 'never') {
+      this.follow(new TextDecoder().decode(stored))
+      await this.startDriver(undefined)
+    }
     this.schedule()
+  }
+
+  private groupKey(): string[] {
+    return ['raftgroup', this.deps.roomId]
+  }
+
+  /** Listens on `group`'s transport: a Raft message there means its leader added us, so a driver starts. */
+  private follow(group: string): void {
+    if (this.group === group) return
+    this.unsubscribeRaft()
+    this.raftTransport?.close()
+    this.group = group
+    const transport = createRaftTransport({ node: this.deps.node, group: `${this.deps.roomId}/raft/${group}`, metrics: this.deps.metrics })
+    this.raftTransport = transport
+    this.unsubscribeRaft = transport.onMessage(() => {
+      if (this.driver === null && this.deps.capability !== 'never') void this.startDriver(undefined)
+    })
   }
 
   info(directPeers: number): OrderingInfo {
     const st = this.status()
     const role = st === null ? 'peer' : st.role === 'leader' ? 'leader' : st.config.voters.includes(this.deps.selfId) || st.config.learners.includes(this.deps.selfId) ? 'super' : 'peer'
-    return { capability: this.deps.capability, role, term: st?.term ?? 0, directPeers }
+    return { capability: this.deps.capability, role, term: st?.term ?? 0, directPeers, group: this.group ?? '' }
   }
 
   stats(): OrderingStats {
@@ -163,7 +186,8 @@ export class RoomOrdering {
     this.driver = null
     this.service.detachDriver()
     const closeTransports = (): void => {
-      this.raftTransport.close()
+      this.unsubscribeRaft()
+      this.raftTransport?.close()
       this.orderTransport.close()
     }
     if (driver === null) closeTransports()
@@ -190,7 +214,7 @@ export class RoomOrdering {
     let leader: string | null = null
     let leaderTerm = -1
     for (const [id, info] of this.deps.memberOrdering()) {
-      if (info.role === 'peer') continue
+      if (info.role === 'peer' || info.group !== this.group) continue
       supers.push(id)
       if (info.role === 'leader' && info.term > leaderTerm) {
         leader = id
@@ -205,12 +229,15 @@ export class RoomOrdering {
   }
 
   private async startDriver(bootstrap: string[] | undefined): Promise<void> {
-    if (this.driver !== null || this.starting || this.closed) return
+    const transport = this.raftTransport
+    const group = this.group
+    if (this.driver !== null || this.starting || this.closed || transport === null || group === null) return
     this.starting = true
+    await this.deps.storage.save(this.groupKey(), new TextEncoder().encode(group))
     const driver = new RaftDriver({
       id: this.deps.selfId,
       storage: new RaftStorage(this.deps.storage, { prefix: ['raft', this.deps.roomId] }),
-      transport: this.raftTransport,
+      transport,
       timer: this.deps.timer,
       random: this.deps.random,
       tickMs: this.o.tickMs,
@@ -236,17 +263,60 @@ export class RoomOrdering {
     this.cancelTimer = this.deps.timer.setTimeout(() => {
       if (this.closed) return
       this.maybeFound()
+      this.reconcileGroups().catch(reportListenerError)
       this.runQuorumManager()
       this.schedule()
     }, this.o.quorumIntervalMs)
   }
 
+  /**
+   * Founding uses a ranking every peer computes identically from stable facts (capability, join time, id), not
+   * connectivity, which changes while connections form and would let two peers each see themselves on top. It waits
+   * until every member's heartbeat has been heard.
+   */
   private maybeFound(): void {
     if (this.driver !== null || this.starting || this.deps.capability === 'never') return
     if (this.deps.clock.now() - this.startedAt < this.o.bootstrapDelayMs) return
-    for (const info of this.deps.memberOrdering().values()) if (info.role !== 'peer') return
-    if (!shouldBootstrap(this.deps.selfId, this.deps.candidates())) return
+    const ordering = this.deps.memberOrdering()
+    for (const info of ordering.values()) if (info.role !== 'peer') return
+    if (this.deps.members().some((id) => !ordering.has(id))) return
+    if (!shouldBootstrap(this.deps.selfId, this.deps.candidates(), { wellConnectedRatio: 0 })) return
+    // Named so that names sort by founding time: the oldest group wins when two exist.
+    this.follow(`${String(this.deps.incarnation).padStart(15, '0')}:${this.deps.selfId}`)
     void this.startDriver([this.deps.selfId])
+  }
+
+  /**
+   * Follows the oldest group any member advertises (or ours, if older). Leaves our own group for an older one only
+   * while ours holds no command: its storage is wiped and the replica starts over. One that holds commands stays.
+   */
+  private async reconcileGroups(): Promise<void> {
+    let oldest = this.group
+    for (const info of this.deps.memberOrdering().values()) {
+      if (info.role === 'peer' || info.group === '') continue
+      if (oldest === null || info.group < oldest) oldest = info.group
+    }
+    if (oldest === null || oldest === this.group) return
+    const driver = this.driver
+    if (driver === null && !this.starting) {
+      if (this.service.replica.commands === 0) this.service.resetReplica()
+      this.follow(oldest)
+      return
+    }
+    if (driver === null || this.service.replica.commands > 0) {
+      this.deps.metrics.counter('ordering.split').inc()
+      return
+    }
+    this.deps.metrics.counter('ordering.dissolved').inc()
+    this.driver = null
+    this.service.detachDriver()
+    await driver.stop()
+    await this.deps.storage.batch([
+      { type: 'removeRange', prefix: ['raft', this.deps.roomId] },
+      { type: 'remove', key: this.groupKey() },
+    ])
+    this.service.resetReplica()
+    this.follow(oldest)
   }
 
   private runQuorumManager(): void {

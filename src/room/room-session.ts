@@ -269,8 +269,24 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
     )
   }
 
+  /**
+   * The members, with the role their heartbeats claim; of several that claim to lead (a stale heartbeat from a
+   * deposed leader), only the one with the highest term shows as leader.
+   */
   memberList(): Member[] {
-    return this.members.list()
+    const list = this.members.list()
+    let leader: string | null = null
+    let term = -1
+    for (const m of list) {
+      const info = this.members.orderingOf(m.id)
+      if (info?.role === 'leader' && info.term > term) {
+        leader = m.id
+        term = info.term
+      }
+    }
+    const own = this.orderingLayer?.info(0)
+    if (own?.role === 'leader' && own.term >= term) leader = null
+    return list.map((m) => (m.role === 'leader' && m.id !== leader ? { ...m, role: 'super' } : m))
   }
 
   setPresence(value: unknown): void {
@@ -328,7 +344,7 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
       incarnation: this.incarnation,
       name: this.deps.name,
       presenceVersion: this.presence.localVersion,
-      ordering: this.orderingLayer?.info(this.directCount()) ?? { capability: this.deps.superPeer, role: 'peer', term: 0, directPeers: 0 },
+      ordering: this.orderingLayer?.info(this.directCount()) ?? { capability: this.deps.superPeer, role: 'peer', term: 0, directPeers: 0, group: '' },
     })
     for (const change of this.members.expire(this.deps.clock.now(), this.options.memberTimeoutMs)) this.apply(change)
     this.cancelHeartbeat = this.deps.timer.setTimeout(() => this.heartbeat(), this.options.heartbeatIntervalMs)

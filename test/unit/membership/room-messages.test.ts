@@ -44,6 +44,7 @@ const messageArb: fc.Arbitrary<RoomMessage> = fc.oneof(
       role: fc.constantFrom('peer' as const, 'super' as const, 'leader' as const),
       term: counter,
       directPeers: counter,
+      group: fc.string({ maxLength: 40 }),
     }),
   }),
   fc.record({ type: fc.constant('presence' as const), incarnation: counter, version: counter, json: presenceJsonArb }),
@@ -70,7 +71,7 @@ describe('room messages: round trips', () => {
       incarnation: 1_700_000_000_000,
       name: 'n'.repeat(ROOM_LIMITS.maxNameLength),
       presenceVersion: 3,
-      ordering: { capability: 'auto', role: 'leader', term: 4, directPeers: 2 },
+      ordering: { capability: 'auto', role: 'leader', term: 4, directPeers: 2, group: '1:x' },
     }
     expect(decodeRoomMessage(encodeRoomMessage(heartbeat))).toEqual(heartbeat)
     // A JSON string: two quotes plus the body.
@@ -117,7 +118,7 @@ describe('room messages: rejection', () => {
       incarnation: 1,
       name: 'n'.repeat(ROOM_LIMITS.maxNameLength + 1),
       presenceVersion: 0,
-      ordering: { capability: 'never', role: 'peer', term: 0, directPeers: 0 },
+      ordering: { capability: 'never', role: 'peer', term: 0, directPeers: 0, group: '' },
     }
     expectDecodeError(() => decodeRoomMessage(encodeRoomMessage(msg)), /member name/)
   })
@@ -128,7 +129,7 @@ describe('room messages: rejection', () => {
       incarnation: 1,
       name: 'a',
       presenceVersion: 0,
-      ordering: { capability: 'auto', role: 'peer', term: 0, directPeers: 0 },
+      ordering: { capability: 'auto', role: 'peer', term: 0, directPeers: 0, group: '' },
     })
     // [type][incarnation][name len][name][presenceVersion][capability][role][term][directPeers]
     const badCapability = ok.slice()

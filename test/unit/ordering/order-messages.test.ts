@@ -10,8 +10,8 @@ const samples: OrderMessage[] = [
   { type: 'refused', id: 3, leader: 'peer-x', mayHaveCommitted: true, reason: 'leader changed' },
   { type: 'refused', id: 4, leader: null, mayHaveCommitted: false, reason: 'no leader' },
   { type: 'fetch', id: 5, from: 1 },
-  { type: 'entries', id: 6, commit: 12, items: [{ index: 10, data: bytes(3) }, { index: 11, data: new Uint8Array(0) }] },
-  { type: 'snapshot', id: 7, index: 40, state: bytes(100) },
+  { type: 'entries', id: 6, group: 'g1', commit: 12, items: [{ index: 10, data: bytes(3) }, { index: 11, data: new Uint8Array(0) }] },
+  { type: 'snapshot', id: 7, group: 'g1', index: 40, state: bytes(100) },
 ]
 
 describe('order messages', () => {
@@ -47,12 +47,12 @@ describe('order messages', () => {
   })
 
   it('reject non-contiguous entries, entries past the commit index and impossible counts', () => {
-    const gap = encodeOrderMessage({ type: 'entries', id: 1, commit: 9, items: [{ index: 1, data: bytes(1) }, { index: 3, data: bytes(1) }] })
+    const gap = encodeOrderMessage({ type: 'entries', id: 1, group: 'g', commit: 9, items: [{ index: 1, data: bytes(1) }, { index: 3, data: bytes(1) }] })
     expect(() => decodeOrderMessage(gap)).toThrow(/contiguous/)
-    const past = encodeOrderMessage({ type: 'entries', id: 1, commit: 1, items: [{ index: 2, data: bytes(1) }] })
+    const past = encodeOrderMessage({ type: 'entries', id: 1, group: 'g', commit: 1, items: [{ index: 2, data: bytes(1) }] })
     expect(() => decodeOrderMessage(past)).toThrow(/past the commit/)
-    // type 5, id 1, commit 1, count 2^40 in a few bytes
-    expect(() => decodeOrderMessage(new Uint8Array([5, 1, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20]))).toThrow(/count/)
+    // type 5, id 1, group '', commit 1, count 2^40 in a few bytes
+    expect(() => decodeOrderMessage(new Uint8Array([5, 1, 0, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20]))).toThrow(/count/)
     expect(() => decodeOrderMessage(new Uint8Array([99, 1]))).toThrow(/unknown/)
     expect(() => decodeOrderMessage(new Uint8Array([4, 1, 0]))).toThrow(/from/)
     expect(() => encodeOrderMessage({ type: 'fetch', id: 1, from: 0 })).toThrow(/index/)

@@ -43,6 +43,7 @@ class Room {
           return leader === undefined ? live() : [leader, ...live().filter((s) => s !== leader)]
         },
         members: () => ALL.filter((m) => m !== id),
+        group: () => 'g',
       })
       this.services.set(id, service)
       this.seen.set(id, [])

@@ -1,0 +1,73 @@
+// The ordered log and locks between Node peers through a real relay: a founder bootstraps the room's Raft group, the
+// quorum manager brings it to three super-peers, and every peer (super or not) sees the same entries in the same order.
+import { describe, expect, it } from 'vitest'
+import { createPeer, type Peer, type Room } from '../../src/index.js'
+import { useCleanups } from '../support/cleanups.js'
+
+const cleanups = useCleanups()
+
+async function peer(bootstrap: string[], name: string, superPeer: 'never' | 'auto' | 'prefer' = 'auto'): Promise<Peer> {
+  const p = await createPeer({ bootstrap, name, superPeer })
+  cleanups.add(async () => p.close())
+  return p
+}
+
+async function waitFor(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const start = Date.now()
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+const FAST = { ordering: { bootstrapDelayMs: 1000, quorumIntervalMs: 200, tickMs: 50 } }
+
+describe('ordering between Node peers', () => {
+  it('elects super-peers and delivers one order of appends to every peer', async () => {
+    const r = await cleanups.relay()
+    const peers = await Promise.all(['a', 'b', 'c', 'd'].map((n, i) => peer(r.multiaddrs, n, i === 3 ? 'never' : 'auto')))
+    const rooms: Room[] = await Promise.all(peers.map((p) => p.join('order', FAST)))
+    await waitFor(() => rooms.every((room) => room.members().length === 3), 'everyone to meet')
+    await waitFor(
+      () => rooms.some((room) => room.stats().ordering.superPeers.filter((s) => s.role !== 'learner').length === 3),
+      'three super-peers',
+    )
+    const logs = rooms.map((room) => room.log<string>('moves'))
+    const seen = logs.map(() => [] as string[])
+    logs.forEach((log, i) => log.on('entry', (e) => seen[i]?.push(e.value)))
+    const acks = await Promise.all(
+      logs.flatMap((log, i) => Array.from({ length: 10 }, (_, k) => log.append(`${i}-${k}`).then((a) => ({ ...a, v: `${i}-${k}` })))),
+    )
+    await waitFor(() => seen.every((s) => s.length === 40), 'every peer to see 40 entries')
+    const reference = seen[0] as string[]
+    expect(new Set(reference).size).toBe(40)
+    for (const s of seen) expect(s).toEqual(reference)
+    for (const a of acks) expect(reference[a.index - 1]).toBe(a.v)
+    // The peer that may never serve is not a super-peer; the others know their roles.
+    // Roles travel in heartbeats: the peer that may not serve sees the three others as super-peers, one as leader.
+    const never = rooms[3] as Room
+    await waitFor(() => never.members().filter((m) => m.role !== 'peer').length === 3, 'roles in heartbeats')
+    expect(never.members().filter((m) => m.role === 'leader')).toHaveLength(1)
+    expect(never.stats().ordering.role).toBe('peer')
+  }, 90_000)
+
+  it('grants a lock to one peer at a time with increasing tokens', async () => {
+    const r = await cleanups.relay()
+    const peers = await Promise.all(['a', 'b', 'c'].map((n) => peer(r.multiaddrs, n)))
+    const rooms = await Promise.all(peers.map((p) => p.join('locks', FAST)))
+    await waitFor(() => rooms.every((room) => room.members().length === 2), 'everyone to meet')
+    const [la, lb] = [rooms[0]?.lock('editor'), rooms[1]?.lock('editor')]
+    if (la === undefined || lb === undefined) throw new Error('no lock')
+    const ga = await la.acquire({ ttlMs: 60_000 })
+    let bGranted = false
+    const pb = lb.acquire({ ttlMs: 60_000 }).then((g) => {
+      bGranted = true
+      return g
+    })
+    await new Promise((res) => setTimeout(res, 500))
+    expect(bGranted).toBe(false)
+    await la.release()
+    const gb = await pb
+    expect(gb.token).toBeGreaterThan(ga.token)
+  }, 90_000)
+})
