@@ -10,6 +10,8 @@ interface Recorded {
   presence: Array<{ from: string; value: unknown; at: number }>
   events: Array<{ type: string; id: string; at: number }>
   errors: string[]
+  /** Values of the entries of each watched log, in the order delivered. */
+  logs: Record<string, unknown[]>
 }
 
 declare global {
@@ -26,6 +28,8 @@ declare global {
       stats(): unknown
       leave(): Promise<void>
       status(): string
+      /** Starts recording the entries of log `name` into `recorded.logs[name]`. */
+      watchLog(name: string): void
     }
   }
 }
@@ -35,7 +39,7 @@ const roomId = params.get('room') ?? 'e2e'
 const name = params.get('name') ?? ''
 // offline=1: start with no relay at all (cut off for real: nobody can reach this page and it can reach nobody).
 const bootstrapUrl = params.get('offline') === '1' ? null : params.get('bootstrap')
-const recorded: Recorded = { peerId: '', marks: { script: performance.now() }, presence: [], events: [], errors: [] }
+const recorded: Recorded = { peerId: '', marks: { script: performance.now() }, presence: [], events: [], errors: [], logs: {} }
 const statusEl = document.getElementById('status')
 const wall = (): number => performance.timeOrigin + performance.now()
 
@@ -50,13 +54,20 @@ async function start(): Promise<void> {
     bootstrap.push(...body.multiaddrs)
     recorded.marks.fetched = performance.now()
   }
-  const peer = await createPeer({ bootstrap, name })
+  const superPeer = params.get('superPeer')
+  const peer = await createPeer({
+    bootstrap,
+    name,
+    ...(superPeer === 'never' || superPeer === 'prefer' || superPeer === 'auto' ? { superPeer } : {}),
+  })
   recorded.peerId = peer.id
   recorded.marks.created = performance.now()
   peer.on('status', (s) => {
     if (s === 'online') recorded.marks.online ??= performance.now()
   })
-  const room = await peer.join(roomId)
+  // bootstrapDelay: how long before a page may found the room's ordering group (tests shorten it).
+  const bootstrapDelay = params.get('bootstrapDelay')
+  const room = await peer.join(roomId, bootstrapDelay === null ? {} : { ordering: { bootstrapDelayMs: Number(bootstrapDelay) } })
   recorded.marks.joined = performance.now()
   window.synodTest.peer = peer
   window.synodTest.room = room
@@ -82,6 +93,14 @@ async function start(): Promise<void> {
   window.synodTest.stats = () => room.stats()
   window.synodTest.leave = () => room.leave()
   window.synodTest.status = () => peer.status
+  window.synodTest.watchLog = (logName) => {
+    if (recorded.logs[logName] !== undefined) return
+    const values: unknown[] = []
+    recorded.logs[logName] = values
+    const log = room.log(logName)
+    for (const e of log.entries()) values.push(e.value)
+    log.on('entry', (e) => values.push(e.value))
+  }
 }
 
 window.synodTest = {
@@ -95,5 +114,8 @@ window.synodTest = {
   stats: () => ({}),
   leave: async () => {},
   status: () => 'offline',
+  watchLog: () => {
+    throw new Error('not joined yet')
+  },
 }
 window.synodTest.ready.catch((err: unknown) => recorded.errors.push(String(err)))

@@ -7,6 +7,7 @@ import { MetricsRegistry } from '../metrics/index.js'
 import { realRandom } from '../runtime/index.js'
 import { createStorage, requestPersistence } from '../storage/index.js'
 import { createSynodLibp2p, isLocalAddress } from '../transport/create-node.js'
+import { loadIdentity } from '../transport/identity.js'
 import { parseBootstrap, RelayConnector } from '../transport/relay-connector.js'
 import { validatePeerOptions, type PeerOptions } from './options.js'
 import { Peer } from './peer.js'
@@ -29,7 +30,9 @@ export async function createPeer(options: PeerOptions = {}): Promise<Peer> {
   const metrics = new MetricsRegistry()
   const storage = await createStorage(options.storage ?? (typeof indexedDB === 'undefined' ? 'memory' : 'indexeddb'), 'synod')
   const gate = { offline: false }
+  const identity = await loadIdentity(storage)
   const node = await createSynodLibp2p({
+    privateKey: identity.privateKey,
     iceServers: options.iceServers ?? [],
     allowPrivateAddresses,
     dialTimeoutMs,
@@ -43,7 +46,17 @@ export async function createPeer(options: PeerOptions = {}): Promise<Peer> {
     metrics,
   })
   const superPeer = options.superPeer ?? 'auto'
-  const peer = new Peer({ node, relays, name: options.name ?? '', dialTimeoutMs, metrics, storage, gate, superPeer })
+  const peer = new Peer({
+    node,
+    relays,
+    name: options.name ?? '',
+    dialTimeoutMs,
+    metrics,
+    storage,
+    gate,
+    superPeer,
+    releaseIdentity: identity.release,
+  })
   if (storage.kind === 'indexeddb') {
     // Ask the browser not to evict our data under storage pressure; it may say no, which we report in stats only.
     requestPersistence().then(

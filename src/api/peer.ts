@@ -35,6 +35,8 @@ export interface PeerParts {
   readonly gate: { offline: boolean }
   /** Whether this peer may serve as a super-peer of its rooms. */
   readonly superPeer: SuperPeerCapability
+  /** Frees this peer's stored identity for another tab (see transport/identity.ts). */
+  readonly releaseIdentity?: () => void
 }
 
 export class Peer {
@@ -155,6 +157,7 @@ export class Peer {
       this.parts.relays.stop()
       await this.parts.node.stop()
       await this.parts.storage.close()
+      this.parts.releaseIdentity?.()
       this.setStatus('offline')
       this.events.clear()
     })()
