@@ -55,7 +55,7 @@ export async function createPeer(options: PeerOptions = {}): Promise<Peer> {
     storage,
     gate,
     superPeer,
-    releaseIdentity: identity.release,
+    releaseIdentity: () => identity.release(),
   })
   if (storage.kind === 'indexeddb') {
     // Ask the browser not to evict our data under storage pressure; it may say no, which we report in stats only.
