@@ -164,6 +164,19 @@ export class OrderingService {
     })
   }
 
+  /**
+   * The super-peers changed (one left, or another leads now): every submit still waiting for an answer is sent again
+   * at once, instead of after its attempt timeout. Safe, since retries are idempotent.
+   */
+  nudge(): void {
+    for (const a of this.attempts.values()) {
+      if (a.done || a.answer !== undefined) continue
+      a.leaderHint = null
+      a.target++
+      this.tryNext(a)
+    }
+  }
+
   close(): void {
     if (this.closed) return
     this.closed = true

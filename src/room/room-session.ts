@@ -116,6 +116,8 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
   private docsLoading: Promise<RoomDocs> | undefined
   private docsReady: RoomDocs | undefined
   private orderingLayer: RoomOrdering | undefined
+  /** Each member's last seen role, so that only a role change re-routes pending submits. */
+  private readonly knownRoles = new Map<string, string>()
 
   constructor(
     readonly roomId: string,
@@ -182,6 +184,17 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
         else this.docsReady?.disconnect(m.id)
       }),
       this.on('member:leave', (m) => this.docsReady?.disconnect(m.id)),
+      // A super-peer left or the leader changed: submits waiting on the old one go elsewhere now.
+      this.on('member:leave', (m) => {
+        this.knownRoles.delete(m.id)
+        if (m.role !== 'peer') this.orderingLayer?.service.nudge()
+      }),
+      this.on('member:update', (m) => {
+        if (this.knownRoles.get(m.id) !== m.role) {
+          this.knownRoles.set(m.id, m.role)
+          this.orderingLayer?.service.nudge()
+        }
+      }),
     )
     this.discovery.start()
     this.orderingLayer = new RoomOrdering(
