@@ -175,6 +175,15 @@ export class OrderedState {
     return { lock, holder: l.holder, seq: l.seq, token: l.token, expiresAtMs: l.expiresAtMs }
   }
 
+  /** The earliest lease end among held locks (log time), or null when no lock is held. */
+  nextExpiry(): number | null {
+    let next: number | null = null
+    for (const l of this.locks.values()) {
+      if (l.holder !== null && (next === null || l.expiresAtMs < next)) next = l.expiresAtMs
+    }
+    return next
+  }
+
   snapshot(): OrderedStateSnapshot {
     return {
       v: 1,

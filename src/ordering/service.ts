@@ -102,6 +102,7 @@ export class OrderingService {
   private readonly unsubscribe: (() => void)[] = []
   private cancelPoll: () => void = () => undefined
   private closed = false
+  private clockPending = false
 
   constructor(options: OrderingServiceOptions) {
     this.o = { attemptTimeoutMs: 3000, submitTimeoutMs: 30_000, pollMs: 2000, ...options }
@@ -162,6 +163,25 @@ export class OrderingService {
       }
       this.tryNext(a)
     })
+  }
+
+  /**
+   * Leader only: a lease has run out by the wall clock, but log time only moves when an entry is committed. Proposes a
+   * clock entry so the lock is freed (and handed to the next waiter) even when nothing else happens in the room.
+   */
+  tickClock(): void {
+    const driver = this.driver
+    if (driver === null || !this.isLeader() || this.clockPending) return
+    const next = this.replica.view.nextExpiry()
+    const now = this.o.wallClock.now()
+    if (next === null || next > now) return
+    this.clockPending = true
+    driver
+      .propose(encodeStamped({ atMs: now, command: { type: 'clock', nowMs: now } }))
+      .catch(() => undefined)
+      .finally(() => {
+        this.clockPending = false
+      })
   }
 
   /**

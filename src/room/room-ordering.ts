@@ -68,6 +68,9 @@ export interface RoomOrderingDeps {
 
 const WALL_CLOCK: Clock = { now: () => Date.now() }
 
+/** Applied entries between two compactions of the room's Raft log. */
+const COMPACT_EVERY = 1000
+
 export interface OrderingStats {
   readonly role: OrderingInfo['role']
   readonly term: number
@@ -92,6 +95,7 @@ export class RoomOrdering {
   private readonly startedAt: number
   private cancelTimer: () => void = () => undefined
   private quorumBusy = false
+  private compacting = false
   private closed = false
   private readonly cleanups: (() => void)[] = []
 
@@ -265,6 +269,8 @@ export class RoomOrdering {
       this.maybeFound()
       this.reconcileGroups().catch(reportListenerError)
       this.runQuorumManager()
+      this.service.tickClock()
+      this.maybeCompact()
       this.schedule()
     }, this.o.quorumIntervalMs)
   }
@@ -317,6 +323,25 @@ export class RoomOrdering {
     ])
     this.service.resetReplica()
     this.follow(oldest)
+  }
+
+  /**
+   * Every `COMPACT_EVERY` applied entries, the Raft log up to what is applied is replaced by a snapshot of the ordered
+   * state, so the log in memory and in storage stays bounded; a peer that needs older entries gets the snapshot.
+   */
+  private maybeCompact(): void {
+    const driver = this.driver
+    const st = this.status()
+    if (driver === null || st === null || this.compacting) return
+    const applied = this.service.replica.appliedIndex
+    if (applied - st.snapshotIndex < COMPACT_EVERY || applied > st.applied) return
+    this.compacting = true
+    driver
+      .compact(applied, this.service.replica.snapshotBytes())
+      .then(() => this.deps.metrics.counter('ordering.compactions').inc(), reportListenerError)
+      .finally(() => {
+        this.compacting = false
+      })
   }
 
   private runQuorumManager(): void {

@@ -108,6 +108,16 @@ describe('locks', () => {
     expect(s.timeMs).toBe(5000)
   })
 
+  it('reports the earliest lease end among held locks', () => {
+    const s = new OrderedState()
+    expect(s.nextExpiry()).toBeNull()
+    apply(s, acquire('a', 1, 5000, 'k1'), 1000)
+    apply(s, acquire('b', 1, 2000, 'k2'), 1000)
+    expect(s.nextExpiry()).toBe(3000)
+    apply(s, { type: 'clock', nowMs: 3000 }, 3000)
+    expect(s.nextExpiry()).toBe(6000)
+  })
+
   it('withdraws a queued acquire with token 0', () => {
     const s = new OrderedState()
     const t = (apply(s, acquire('a', 1)).reply?.result as { token: number }).token

@@ -29,8 +29,18 @@ class Room {
   private seed = 1
 
   async start(): Promise<void> {
-    for (const id of ALL) {
-      const live = (): string[] => SUPERS.filter((s) => this.drivers.has(s))
+    for (const id of ALL) await this.add(id, SUPERS.includes(id), { voters: SUPERS, learners: [] })
+  }
+
+  /** A super-peer that joins later: no bootstrap configuration, it waits to be added. */
+  async addSuper(id: string): Promise<OrderingService> {
+    await this.add(id, true, undefined)
+    return this.services.get(id) as OrderingService
+  }
+
+  private async add(id: string, isSuper: boolean, bootstrap: { voters: string[]; learners: string[] } | undefined): Promise<void> {
+    {
+      const live = (): string[] => [...this.drivers.keys()]
       const service = new OrderingService({
         self: id,
         incarnation: 1,
@@ -50,7 +60,7 @@ class Room {
       service.replica.events.on('event', (e) => {
         if (e.type === 'entry') this.seen.get(id)?.push(e.entry)
       })
-      if (SUPERS.includes(id)) {
+      if (isSuper) {
         const driver = new RaftDriver({
           id,
           storage: new RaftStorage(new MemoryStorageAdapter(), { prefix: ['raft', 'room'] }),
@@ -59,7 +69,7 @@ class Room {
           clock: this.clock,
           random: seededRandom(this.seed++),
           tickMs: 100,
-          bootstrap: { voters: SUPERS, learners: [] },
+          ...(bootstrap === undefined ? {} : { bootstrap }),
           apply: service.applyFromRaft,
         })
         service.attachDriver(driver)
@@ -164,6 +174,43 @@ describe('ordering service', () => {
     expect(results.map((r) => (r.status === 'fulfilled' ? (r.value.result as { index: number }).index : String(r.reason)))).toEqual([1, 2, 3])
     await room.runUntil(() => ALL.every((id) => (room.seen.get(id) ?? []).length === 3))
     for (const id of ALL) expect((room.seen.get(id) ?? []).map((e) => e.value)).toEqual([1, 2, 3])
+  })
+
+  it('frees an expired lease on the leader’s clock even when nothing else happens, and hands it on', async () => {
+    const room = new Room()
+    await room.start()
+    await room.runUntil(() => room.leader() !== undefined)
+    const p1 = room.services.get('p1') as OrderingService
+    const p2 = room.services.get('p2') as OrderingService
+    await room.all([p1.submit({ type: 'acquire', lock: 'k', ttlMs: 1000 })])
+    const [b] = await room.all([p2.submit({ type: 'acquire', lock: 'k', ttlMs: 1000 })])
+    expect(b?.status === 'fulfilled' ? b.value.result.type : undefined).toBe('queued')
+    // Nobody releases: after the lease, the leader's clock entry frees it for p2.
+    await room.runUntil(() => {
+      for (const s of room.services.values()) s.tickClock()
+      return p2.replica.view.holder('k')?.holder === p2.client
+    }, 5000)
+    expect(room.clock.now()).toBeGreaterThanOrEqual(1_700_000_001_000)
+  })
+
+  it('brings a super-peer added after compaction up to date through a snapshot', async () => {
+    const room = new Room()
+    await room.start()
+    await room.runUntil(() => room.leader() !== undefined)
+    const p1 = room.services.get('p1') as OrderingService
+    await room.all(Array.from({ length: 30 }, (_, i) => p1.submit({ type: 'append', log: 'l', value: i })))
+    for (const id of SUPERS) {
+      const driver = room.drivers.get(id) as RaftDriver
+      const service = room.services.get(id) as OrderingService
+      await room.all([driver.compact(service.replica.appliedIndex, service.replica.snapshotBytes())])
+    }
+    const late = await room.addSuper('s4')
+    const leader = room.drivers.get(room.leader() as string) as RaftDriver
+    await room.all([leader.proposeConfigChange({ type: 'addLearner', node: 's4' })])
+    await room.runUntil(() => late.replica.view.logLength('l') === 30)
+    const reference = (room.services.get('s1') as OrderingService).replica.view.entries('l').entries.map((e) => e.value)
+    expect(late.replica.view.entries('l').entries.map((e) => e.value)).toEqual(reference)
+    expect(new Set(reference).size).toBe(30)
   })
 
   it('hands a lock over in order with increasing tokens', async () => {
