@@ -78,7 +78,17 @@ export interface OrderingStats {
   readonly commitIndex: number
   readonly appliedIndex: number
   /** Each super-peer the leader tracks: its role, how far it has replicated, and its lag behind the leader. */
-  readonly superPeers: readonly { readonly id: string; readonly role: 'leader' | 'voter' | 'learner'; readonly match: number; readonly lag: number }[]
+  /**
+   * Each super-peer: its role in the group, the term its last heartbeat reported, and (on the leader, which tracks
+   * replication; 0 elsewhere) how far its log matches and how many entries it lags behind.
+   */
+  readonly superPeers: readonly {
+    readonly id: string
+    readonly role: 'leader' | 'voter' | 'learner'
+    readonly term: number
+    readonly match: number
+    readonly lag: number
+  }[]
   readonly health: QuorumHealth | null
 }
 
@@ -160,8 +170,11 @@ export class RoomOrdering {
     if (st !== null) {
       superPeers = [...st.config.voters, ...st.config.learners].map((id) => {
         const role = id === st.leader ? 'leader' : st.config.voters.includes(id) ? 'voter' : 'learner'
-        const match = id === this.deps.selfId ? st.lastIndex : (st.progress[id]?.match ?? 0)
-        return { id, role, match, lag: Math.max(0, st.lastIndex - match) }
+        const self = id === this.deps.selfId
+        const match = self ? st.lastIndex : (st.progress[id]?.match ?? 0)
+        const term = self ? st.term : (this.deps.memberOrdering().get(id)?.term ?? 0)
+        const lag = st.role === 'leader' ? Math.max(0, st.lastIndex - match) : 0
+        return { id, role, term, match, lag }
       })
       const candidates = this.deps.candidates()
       const alive = new Set(candidates.filter((c) => c.alive).map((c) => c.id))

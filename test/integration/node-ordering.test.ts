@@ -44,6 +44,13 @@ describe('ordering between Node peers', () => {
     for (const s of seen) expect(s).toEqual(reference)
     for (const a of acks) expect(reference[a.index - 1]).toBe(a.v)
     // The peer that may never serve is not a super-peer; the others know their roles.
+    // The leader's stats: three super-peers in its term, caught up (lag 0) once the appends are in.
+    const leaderRoom = rooms.find((room) => room.stats().ordering.role === 'leader') as Room
+    await waitFor(() => {
+      const o = leaderRoom.stats().ordering
+      return o.superPeers.length === 3 && o.superPeers.every((sp) => sp.term === o.term && sp.lag === 0)
+    }, 'the leader to see three caught-up super-peers in its term')
+    expect(leaderRoom.stats().ordering.health).toMatchObject({ voters: 3, degraded: false })
     // Roles travel in heartbeats: the peer that may not serve sees the three others as super-peers, one as leader.
     const never = rooms[3] as Room
     await waitFor(() => never.members().filter((m) => m.role !== 'peer').length === 3, 'roles in heartbeats')
