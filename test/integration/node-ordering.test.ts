@@ -58,6 +58,17 @@ describe('ordering between Node peers', () => {
     expect(never.stats().ordering.role).toBe('peer')
   }, 90_000)
 
+  it('works with fewer peers than the target, with one super-peer, and says so in stats', async () => {
+    const r = await cleanups.relay()
+    const peers = await Promise.all(['a', 'b'].map((n) => peer(r.multiaddrs, n)))
+    const rooms = await Promise.all(peers.map((p) => p.join('small', FAST)))
+    await waitFor(() => rooms.every((room) => room.members().length === 1), 'both to meet')
+    const acks = await Promise.all(rooms.map((room, i) => room.log<string>('l').append(`from ${i}`)))
+    expect(acks.map((a) => a.index).sort()).toEqual([1, 2])
+    const leader = rooms.find((room) => room.stats().ordering.role === 'leader') as Room
+    expect(leader.stats().ordering.health).toMatchObject({ voters: 1, degraded: true, reason: 'fewEligible' })
+  }, 60_000)
+
   it('grants a lock to one peer at a time with increasing tokens', async () => {
     const r = await cleanups.relay()
     const peers = await Promise.all(['a', 'b', 'c'].map((n) => peer(r.multiaddrs, n)))
