@@ -1,0 +1,584 @@
+/**
+ * The SWIM core: one member's failure detector as a pure state machine, after SWIM (Das, Gupta & Motivala 2002) with
+ * the Lifeguard refinements (Dadgar, Phillips & Currey 2018). Like the Raft core it does no I/O, reads no clock and
+ * draws no randomness of its own: the driver calls `tick()` at a fixed interval, `step(from, msg)` for each message
+ * received, then takes `ready()` and sends the messages (loss is tolerated: the protocol is built for it).
+ *
+ * Section references (§) are to the SWIM paper unless they say "Lifeguard".
+ *
+ * Why one file: the probe, the suspicion timers, the gossip queue and the local-health score all read and write the
+ * same member table, and each handler touches several of them (an ack lowers the health score and carries gossip;
+ * a refutation bumps the incarnation, raises the score and queues gossip). Types and options live in types.ts.
+ */
+import {
+  resolveSwimOptions,
+  type MemberChange,
+  type MemberId,
+  type MemberView,
+  type Outgoing,
+  type RejectReason,
+  type Rejection,
+  type ResolvedSwimOptions,
+  type SwimMessage,
+  type SwimOptions,
+  type SwimRandom,
+  type SwimReady,
+  type SwimState,
+  type SwimUpdate,
+} from './types.js'
+
+interface MemberRecord {
+  state: SwimState
+  incarnation: number
+  /** Tick of the last state change: the oldest tombstone is evicted first when the table is full. */
+  since: number
+  /** Set while `state` is `suspect`. */
+  suspicion: Suspicion | null
+}
+
+interface Suspicion {
+  readonly start: number
+  /** Distinct suspecters seen, the first included; at most K + 1 are kept (more no longer shorten the timeout). */
+  readonly confirmers: Set<MemberId>
+}
+
+interface Probe {
+  readonly target: MemberId
+  readonly seq: number
+  /** When to give up on a direct ack and ask k others. */
+  readonly indirectAt: number
+  indirectSent: boolean
+  acked: boolean
+  /** Helpers asked, and nacks heard from them (Lifeguard). */
+  helpers: number
+  nacks: number
+}
+
+/** A ping we sent for another member's pingReq: forward its ack with the requester's seq. */
+interface Relay {
+  readonly origin: MemberId
+  readonly originSeq: number
+  readonly expires: number
+  /** When to tell the origin that no ack came yet. */
+  readonly nackAt: number
+  nacked: boolean
+}
+
+interface Broadcast {
+  readonly update: SwimUpdate
+  transmits: number
+}
+
+export interface SwimStats {
+  /** Updates refused as forged (see `SwimOptions.incarnationBound`). */
+  readonly rejected: number
+  /** pingReqs ignored because `maxPendingProbes` relays were in flight. */
+  readonly droppedPingReqs: number
+  /** New members ignored because the table was full of live members. */
+  readonly droppedMembers: number
+  /** Lifeguard's local-health score, 0 when healthy. */
+  readonly localHealth: number
+  readonly incarnation: number
+}
+
+/** Rejections kept between two `ready()` calls; more are counted but not itemised. */
+const MAX_REJECTIONS = 256
+/** Seeds remembered for join retries. */
+const MAX_SEEDS = 16
+
+export class SwimCore {
+  readonly id: MemberId
+  private readonly options: ResolvedSwimOptions
+  private readonly random: SwimRandom
+  private incarnation = 0
+  private hasLeft = false
+  private readonly table = new Map<MemberId, MemberRecord>()
+  /** Alive and suspect members other than us. */
+  private liveOthers = 0
+  private readonly suspects = new Set<MemberId>()
+  /** §4.3: probe targets in a random order, reshuffled after each full round. */
+  private probeOrder: MemberId[] = []
+  private probeIndex = 0
+  private probe: Probe | null = null
+  private nextProbeAt = 0
+  private now = 0
+  private seq = 0
+  private periods = 0
+  /** Where `join` was sent: asked again every period while we know nobody (the join or its answer may be lost). */
+  private seeds: MemberId[] = []
+  private readonly relays = new Map<number, Relay>()
+  /** At most one pending update per member: a newer one replaces the older. */
+  private readonly queue = new Map<MemberId, Broadcast>()
+  private health = 0
+  /** Drained by every `ready()`; one tick or step adds a bounded number (≤ k + 1 messages, or N for a join). */
+  private outbox: Outgoing[] = []
+  private changes: MemberChange[] = []
+  private rejections: Rejection[] = []
+  private rejectedCount = 0
+  private droppedPingReqs = 0
+  private droppedMembers = 0
+
+  constructor(options: SwimOptions) {
+    this.id = options.id
+    this.random = options.random
+    this.options = resolveSwimOptions(options)
+  }
+
+  get stats(): SwimStats {
+    return {
+      rejected: this.rejectedCount,
+      droppedPingReqs: this.droppedPingReqs,
+      droppedMembers: this.droppedMembers,
+      localHealth: this.health,
+      incarnation: this.incarnation,
+    }
+  }
+
+  /** Every member we know of, ourselves first. */
+  members(): MemberView[] {
+    const self: MemberView = { id: this.id, state: this.hasLeft ? 'left' : 'alive', incarnation: this.incarnation }
+    const others = [...this.table].map(([id, r]) => ({ id, state: r.state, incarnation: r.incarnation }))
+    return [self, ...others]
+  }
+
+  /** Announces us to `seeds`; each answers with its member list. Call again with other seeds if none answers. */
+  join(seeds: readonly MemberId[]): void {
+    if (this.hasLeft) return
+    this.enqueue(this.selfUpdate('alive'))
+    this.seeds = seeds.filter((seed) => seed !== this.id).slice(0, MAX_SEEDS)
+    this.sendJoin()
+  }
+
+  private sendJoin(): void {
+    for (const seed of this.seeds) this.send(seed, { type: 'join', updates: this.snapshot() })
+  }
+
+  /**
+   * Says goodbye: the `left` update goes to λ·⌈log10(N + 1)⌉ random members, who gossip it on. After this the
+   * core is inert.
+   */
+  leave(): void {
+    if (this.hasLeft) return
+    this.hasLeft = true
+    this.probe = null
+    const goodbye = this.selfUpdate('left')
+    const targets = this.pick(this.liveIds(), this.maxTransmits())
+    for (const to of targets) this.send(to, { type: 'ping', seq: 0, updates: [goodbye] })
+  }
+
+  /** One protocol tick. */
+  tick(): void {
+    if (this.hasLeft) return
+    this.now++
+    this.expireSuspicions()
+    this.expireRelays()
+    const probe = this.probe
+    if (probe !== null && !probe.acked && !probe.indirectSent && this.now >= probe.indirectAt) {
+      this.sendIndirect(probe)
+    }
+    if (this.now >= this.nextProbeAt) {
+      if (probe !== null) this.finishProbe(probe)
+      this.startProbe()
+      if (this.liveOthers === 0) this.sendJoin()
+      else if (++this.periods % this.options.pushPullPeriods === 0) this.pushPull()
+      this.nextProbeAt = this.now + this.scaled(this.options.periodTicks)
+    }
+  }
+
+  step(from: MemberId, msg: SwimMessage): void {
+    if (this.hasLeft || from === this.id) return
+    const { maxPiggyback, maxMembers } = this.options
+    switch (msg.type) {
+      case 'ping':
+        // +1: a buddy-system suspicion may precede the regular piggyback.
+        this.applyAll(from, msg.updates, maxPiggyback + 1)
+        this.send(from, { type: 'ack', seq: msg.seq, updates: this.piggyback(maxPiggyback) })
+        return
+      case 'ack':
+        this.applyAll(from, msg.updates, maxPiggyback + 1)
+        this.onAck(msg.seq)
+        return
+      case 'nack':
+        if (this.probe !== null && this.probe.seq === msg.seq) {
+          this.probe.nacks = Math.min(this.probe.helpers, this.probe.nacks + 1)
+        }
+        return
+      case 'pingReq':
+        this.applyAll(from, msg.updates, maxPiggyback + 1)
+        this.relay(from, msg.seq, msg.target)
+        return
+      case 'join':
+        this.applyAll(from, msg.updates, maxMembers)
+        this.send(from, { type: 'sync', members: this.snapshot() })
+        return
+      case 'sync':
+        this.applyAll(from, msg.members, maxMembers)
+        return
+    }
+  }
+
+  ready(): SwimReady {
+    const ready: SwimReady = { messages: this.outbox, changes: this.changes, rejections: this.rejections }
+    this.outbox = []
+    this.changes = []
+    this.rejections = []
+    return ready
+  }
+
+  // --- probing (§3.1, §4.3) ---
+
+  private startProbe(): void {
+    this.probe = null
+    const target = this.nextTarget()
+    if (target === null) return
+    const seq = this.nextSeq()
+    this.probe = {
+      target,
+      seq,
+      indirectAt: this.now + this.scaled(this.options.probeTimeoutTicks),
+      indirectSent: false,
+      acked: false,
+      helpers: 0,
+      nacks: 0,
+    }
+    // Lifeguard buddy system: tell a suspect it is suspected, so it refutes at once instead of waiting for gossip.
+    const record = this.table.get(target)
+    const buddy: SwimUpdate[] =
+      record?.state === 'suspect'
+        ? [{ id: target, state: 'suspect', incarnation: record.incarnation, from: this.id }]
+        : []
+    this.send(target, { type: 'ping', seq, updates: [...buddy, ...this.piggyback(this.options.maxPiggyback)] })
+  }
+
+  /** Round-robin over a shuffled list; a full round is reshuffled, so every live member is probed within 2N periods. */
+  private nextTarget(): MemberId | null {
+    for (let pass = 0; pass < 2; pass++) {
+      while (this.probeIndex < this.probeOrder.length) {
+        const id = this.probeOrder[this.probeIndex++]
+        if (id !== undefined && this.isLive(id)) return id
+      }
+      this.probeOrder = this.shuffle(this.liveIds())
+      this.probeIndex = 0
+    }
+    return null
+  }
+
+  private sendIndirect(probe: Probe): void {
+    probe.indirectSent = true
+    const helpers = this.pick(
+      this.liveIds().filter((id) => id !== probe.target && this.table.get(id)?.state === 'alive'),
+      this.options.indirectChecks,
+    )
+    probe.helpers = helpers.length
+    for (const to of helpers) {
+      this.send(to, { type: 'pingReq', seq: probe.seq, target: probe.target, updates: this.piggyback() })
+    }
+  }
+
+  private finishProbe(probe: Probe): void {
+    if (probe.acked) return
+    // Lifeguard: a missed ack may be our own fault (slow, overloaded), so probe more patiently for a while; each
+    // helper whose nack did not arrive either is more evidence that the fault is ours.
+    this.changeHealth(1 + probe.helpers - probe.nacks)
+    const record = this.table.get(probe.target)
+    if (record === undefined || (record.state !== 'alive' && record.state !== 'suspect')) return
+    this.apply(this.id, { id: probe.target, state: 'suspect', incarnation: record.incarnation, from: this.id })
+  }
+
+  private onAck(seq: number): void {
+    const probe = this.probe
+    if (probe !== null && probe.seq === seq && seq !== 0) {
+      if (!probe.acked) this.changeHealth(-1)
+      probe.acked = true
+      return
+    }
+    const relay = this.relays.get(seq)
+    if (relay === undefined) return
+    this.relays.delete(seq)
+    this.send(relay.origin, { type: 'ack', seq: relay.originSeq, updates: this.piggyback() })
+  }
+
+  private relay(origin: MemberId, originSeq: number, target: MemberId): void {
+    if (target === this.id) {
+      this.send(origin, { type: 'ack', seq: originSeq, updates: this.piggyback() })
+      return
+    }
+    if (this.relays.size >= this.options.maxPendingProbes) {
+      this.droppedPingReqs++
+      return
+    }
+    const seq = this.nextSeq()
+    this.relays.set(seq, {
+      origin,
+      originSeq,
+      expires: this.now + this.scaled(this.options.periodTicks),
+      nackAt: this.now + this.options.probeTimeoutTicks,
+      nacked: false,
+    })
+    this.send(target, { type: 'ping', seq, updates: this.piggyback() })
+  }
+
+  private expireRelays(): void {
+    for (const [seq, relay] of this.relays) {
+      if (relay.expires <= this.now) this.relays.delete(seq)
+      else if (!relay.nacked && relay.nackAt <= this.now) {
+        relay.nacked = true
+        this.send(relay.origin, { type: 'nack', seq: relay.originSeq })
+      }
+    }
+  }
+
+  private pushPull(): void {
+    const [partner] = this.pick(this.liveIds(), 1)
+    if (partner !== undefined) this.send(partner, { type: 'join', updates: this.snapshot() })
+  }
+
+  // --- suspicion (§4.2, Lifeguard §4.2) ---
+
+  private expireSuspicions(): void {
+    for (const id of this.suspects) {
+      const record = this.table.get(id)
+      const suspicion = record?.suspicion
+      if (record === undefined || suspicion === undefined || suspicion === null) continue
+      if (this.now - suspicion.start >= this.suspicionTimeout(suspicion.confirmers.size - 1)) {
+        this.apply(this.id, { id, state: 'dead', incarnation: record.incarnation, from: this.id })
+      }
+    }
+  }
+
+  /**
+   * Lifeguard's dynamic suspicion timeout: `max` with no independent confirmation, falling on a log curve to `min`
+   * after K of them, so a member many others also suspect is declared dead sooner, while one lone (possibly unhealthy)
+   * suspecter waits long enough for a refutation to arrive.
+   */
+  suspicionTimeout(confirmations: number): number {
+    const { suspicionMult, suspicionMaxMult, suspicionConfirmations: k, periodTicks } = this.options
+    const min = suspicionMult * Math.max(1, Math.log10(this.liveOthers + 1)) * periodTicks
+    const max = suspicionMaxMult * min
+    const fraction = Math.log(Math.max(0, confirmations) + 1) / Math.log(k + 1)
+    return Math.ceil(Math.max(min, max - (max - min) * fraction))
+  }
+
+  // --- updates and precedence (§4.2) ---
+
+  private applyAll(sender: MemberId, updates: readonly SwimUpdate[], limit: number): void {
+    for (const update of updates.slice(0, limit)) this.apply(sender, update)
+  }
+
+  private apply(sender: MemberId, u: SwimUpdate): void {
+    if (!Number.isSafeInteger(u.incarnation) || u.incarnation < 0) return this.reject(sender, 'malformed', u)
+    if (u.id === this.id) return this.applyAboutSelf(sender, u)
+    const record = this.table.get(u.id)
+    const known = record?.incarnation ?? 0
+    if ((u.state === 'suspect' || u.state === 'dead') && u.incarnation > known + this.options.incarnationBound) {
+      return this.reject(sender, 'incarnationTooHigh', u)
+    }
+    if (record === undefined) return this.add(u)
+    if (overrides(u, record)) return this.set(u, record)
+    if (u.state === 'suspect' && record.state === 'suspect' && u.incarnation === record.incarnation) {
+      this.confirm(u, record)
+    } else if (overrides(record, u) && !this.queue.has(u.id)) {
+      // The sender spreads news we know to be stale (say, a suspicion of a member that has left): gossip ours again,
+      // so that it is corrected rather than left to expire on its own.
+      this.enqueue({ id: u.id, state: record.state, incarnation: record.incarnation, from: this.id })
+    }
+  }
+
+  private applyAboutSelf(sender: MemberId, u: SwimUpdate): void {
+    // Nobody can know a later incarnation of us than we do: this was forged (or is a replay from a past life).
+    if (u.incarnation > this.incarnation) return this.reject(sender, 'selfIncarnationTooHigh', u)
+    if (u.state === 'alive') return
+    if (u.incarnation < this.incarnation) {
+      // An old suspicion still going round (a buddy ping, say): our refutation has not reached everyone yet.
+      if (!this.queue.has(this.id)) this.enqueue(this.selfUpdate('alive'))
+      return
+    }
+    // §4.2 refutation: a higher incarnation overrides the suspicion everywhere it has spread.
+    this.incarnation++
+    this.enqueue(this.selfUpdate('alive'))
+    // Lifeguard: being suspected hints that our own messages are slow; be more patient ourselves.
+    this.changeHealth(+1)
+  }
+
+  private add(u: SwimUpdate): void {
+    if (this.table.size >= this.options.maxMembers && !this.evictTombstone()) {
+      this.droppedMembers++
+      return
+    }
+    const record: MemberRecord = { state: u.state, incarnation: u.incarnation, since: this.now, suspicion: null }
+    this.table.set(u.id, record)
+    this.track(u.id, record, null, u)
+    if (isLiveState(u.state)) {
+      // §4.3: a newcomer goes to a random place in the current round.
+      const at = this.random.int(this.probeOrder.length + 1)
+      this.probeOrder.splice(at, 0, u.id)
+      if (at < this.probeIndex) this.probeIndex++
+    }
+  }
+
+  private set(u: SwimUpdate, record: MemberRecord): void {
+    const previous = record.state
+    record.state = u.state
+    record.incarnation = u.incarnation
+    record.since = this.now
+    this.track(u.id, record, previous, u)
+  }
+
+  /** Bookkeeping shared by add and set: counters, suspicion timer, change event, gossip. */
+  private track(id: MemberId, record: MemberRecord, previous: SwimState | null, u: SwimUpdate): void {
+    if (previous !== null && isLiveState(previous)) this.liveOthers--
+    if (isLiveState(u.state)) this.liveOthers++
+    record.suspicion = u.state === 'suspect' ? { start: this.now, confirmers: new Set([u.from]) } : null
+    if (u.state === 'suspect') this.suspects.add(id)
+    else this.suspects.delete(id)
+    if (previous !== u.state) this.changes.push({ id, state: u.state, incarnation: u.incarnation, previous })
+    this.enqueue(u)
+  }
+
+  private confirm(u: SwimUpdate, record: MemberRecord): void {
+    const suspicion = record.suspicion
+    if (suspicion === null || suspicion.confirmers.has(u.from)) return
+    if (suspicion.confirmers.size > this.options.suspicionConfirmations) return
+    suspicion.confirmers.add(u.from)
+    // Lifeguard: gossip only new confirmations, so that others shorten their timers too.
+    this.enqueue(u)
+  }
+
+  private evictTombstone(): boolean {
+    let oldest: MemberId | null = null
+    let oldestSince = Number.POSITIVE_INFINITY
+    for (const [id, r] of this.table) {
+      if (!isLiveState(r.state) && r.since < oldestSince) {
+        oldest = id
+        oldestSince = r.since
+      }
+    }
+    if (oldest === null) return false
+    this.table.delete(oldest)
+    this.queue.delete(oldest)
+    return true
+  }
+
+  private reject(from: MemberId, reason: RejectReason, update: SwimUpdate): void {
+    this.rejectedCount++
+    if (this.rejections.length < MAX_REJECTIONS) this.rejections.push({ from, reason, update })
+  }
+
+  // --- dissemination (§4.1) ---
+
+  private enqueue(update: SwimUpdate): void {
+    this.queue.set(update.id, { update, transmits: 0 })
+  }
+
+  /** Fewest-sent first; an update is dropped after λ·⌈log10(N + 1)⌉ sends. */
+  private piggyback(limit = this.options.maxPiggyback): SwimUpdate[] {
+    if (this.queue.size === 0) return []
+    const max = this.maxTransmits()
+    const chosen = [...this.queue.values()].sort((a, b) => a.transmits - b.transmits).slice(0, limit)
+    for (const b of chosen) {
+      b.transmits++
+      if (b.transmits >= max) this.queue.delete(b.update.id)
+    }
+    return chosen.map((b) => b.update)
+  }
+
+  private maxTransmits(): number {
+    return this.options.retransmitMult * Math.max(1, Math.ceil(Math.log10(this.liveOthers + 2)))
+  }
+
+  private snapshot(): SwimUpdate[] {
+    const all: SwimUpdate[] = [this.selfUpdate('alive')]
+    for (const [id, r] of this.table) {
+      if (all.length >= this.options.maxMembers) break
+      // A suspicion keeps its original suspecter: relaying it is no independent confirmation.
+      const [suspecter] = r.suspicion?.confirmers ?? []
+      all.push({ id, state: r.state, incarnation: r.incarnation, from: suspecter ?? this.id })
+    }
+    return all
+  }
+
+  // --- helpers ---
+
+  private changeHealth(delta: number): void {
+    this.health = Math.min(this.options.maxLocalHealth, Math.max(0, this.health + delta))
+  }
+
+  /** Lifeguard's Local Health Multiplier applied to a duration. */
+  private scaled(ticks: number): number {
+    return this.options.localHealth ? ticks * (1 + this.health) : ticks
+  }
+
+  private selfUpdate(state: SwimState): SwimUpdate {
+    return { id: this.id, state, incarnation: this.incarnation, from: this.id }
+  }
+
+  private isLive(id: MemberId): boolean {
+    const record = this.table.get(id)
+    return record !== undefined && isLiveState(record.state)
+  }
+
+  private liveIds(): MemberId[] {
+    const ids: MemberId[] = []
+    for (const [id, r] of this.table) if (isLiveState(r.state)) ids.push(id)
+    return ids
+  }
+
+  private nextSeq(): number {
+    // Never 0: seq 0 marks the unsolicited pings of `leave`.
+    this.seq = this.seq >= Number.MAX_SAFE_INTEGER ? 1 : this.seq + 1
+    return this.seq
+  }
+
+  private send(to: MemberId, msg: SwimMessage): void {
+    this.outbox.push({ to, msg })
+  }
+
+  private shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.random.int(i + 1)
+      const a = items[i] as T
+      items[i] = items[j] as T
+      items[j] = a
+    }
+    return items
+  }
+
+  /** Up to `count` distinct random items (a partial Fisher–Yates). */
+  private pick<T>(items: T[], count: number): T[] {
+    const n = Math.min(count, items.length)
+    for (let i = 0; i < n; i++) {
+      const j = i + this.random.int(items.length - i)
+      const a = items[i] as T
+      items[i] = items[j] as T
+      items[j] = a
+    }
+    return items.slice(0, n)
+  }
+}
+
+function isLiveState(state: SwimState): boolean {
+  return state === 'alive' || state === 'suspect'
+}
+
+/**
+ * §4.2 precedence, by incarnation: alive(i) beats anything older than i; suspect(i) beats alive(j ≤ i) and
+ * suspect(j < i); dead and left beat alive/suspect(j ≤ i) and only a newer incarnation otherwise (left beats dead at
+ * the same incarnation, being the member's own word).
+ */
+export function overrides(
+  u: Pick<SwimUpdate, 'state' | 'incarnation'>,
+  current: Pick<MemberView, 'state' | 'incarnation'>,
+): boolean {
+  const i = u.incarnation
+  const j = current.incarnation
+  switch (u.state) {
+    case 'alive':
+      return i > j
+    case 'suspect':
+      return (current.state === 'alive' && i >= j) || (current.state === 'suspect' && i > j)
+    case 'dead':
+      return isLiveState(current.state) ? i >= j : i > j
+    case 'left':
+      return isLiveState(current.state) || current.state === 'dead' ? i >= j : i > j
+  }
+}
