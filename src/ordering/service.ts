@@ -74,6 +74,8 @@ interface Attempt {
   leaderHint: string | null
   cancelTimer: () => void
   cancelDeadline: () => void
+  /** Removes the abort listener; called once the attempt settles either way. */
+  detach: () => void
   done: boolean
   /** Set once the answer came, while waiting for the local replica to apply it. */
   answer: Submitted | undefined
@@ -146,6 +148,7 @@ export class OrderingService {
         leaderHint: null,
         cancelTimer: () => undefined,
         cancelDeadline: () => undefined,
+        detach: () => undefined,
         done: false,
         answer: undefined,
       }
@@ -156,11 +159,7 @@ export class OrderingService {
       )
       const onAbort = (): void => this.fail(a, new NotCommittedError('the submit was aborted', true, { cause: options.signal?.reason }))
       options.signal?.addEventListener('abort', onAbort, { once: true })
-      const settle = a.resolve
-      ;(a as { resolve: (s: Submitted) => void }).resolve = (s) => {
-        options.signal?.removeEventListener('abort', onAbort)
-        settle(s)
-      }
+      a.detach = () => options.signal?.removeEventListener('abort', onAbort)
       this.tryNext(a)
     })
   }
@@ -262,6 +261,7 @@ export class OrderingService {
     if (a.answer === undefined || a.done || this.replica.appliedIndex < a.answer.index) return
     a.done = true
     a.cancelDeadline()
+    a.detach()
     this.attempts.delete(a.seq)
     this.replica.view.setFloor(this.client, this.lowestOpenSeq())
     a.resolve(a.answer)
@@ -278,6 +278,7 @@ export class OrderingService {
     a.done = true
     a.cancelTimer()
     a.cancelDeadline()
+    a.detach()
     this.attempts.delete(a.seq)
     a.reject(err)
   }

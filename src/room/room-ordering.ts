@@ -168,11 +168,12 @@ export class RoomOrdering {
     let superPeers: OrderingStats['superPeers'] = []
     let health: QuorumHealth | null = null
     if (st !== null) {
+      const advertised = this.deps.memberOrdering()
       superPeers = [...st.config.voters, ...st.config.learners].map((id) => {
         const role = id === st.leader ? 'leader' : st.config.voters.includes(id) ? 'voter' : 'learner'
         const self = id === this.deps.selfId
         const match = self ? st.lastIndex : (st.progress[id]?.match ?? 0)
-        const term = self ? st.term : (this.deps.memberOrdering().get(id)?.term ?? 0)
+        const term = self ? st.term : (advertised.get(id)?.term ?? 0)
         const lag = st.role === 'leader' ? Math.max(0, st.lastIndex - match) : 0
         return { id, role, term, match, lag }
       })
@@ -242,7 +243,8 @@ export class RoomOrdering {
   }
 
   private advertisedLeader(): string | null {
-    return this.superPeers().find((id) => this.deps.memberOrdering().get(id)?.role === 'leader') ?? null
+    const advertised = this.deps.memberOrdering()
+    return this.superPeers().find((id) => advertised.get(id)?.role === 'leader') ?? null
   }
 
   private async startDriver(bootstrap: string[] | undefined): Promise<void> {

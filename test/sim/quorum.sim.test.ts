@@ -12,7 +12,7 @@ import type { Entry } from '../../src/consensus/raft/types.js'
 import { quorumHealth, superPeerTarget, nextConfigChange, type QuorumInputs } from '../../src/ordering/index.js'
 import { seededRandom } from '../../src/runtime/random.js'
 import { runSeeds, simSeeds } from '../../src/sim/index.js'
-import { QuorumCluster, configsAfter, type QuorumClusterOptions, type QuorumStats } from './support/quorum-cluster.js'
+import { QuorumCluster, configsAfter, emptyQuorumStats, type QuorumClusterOptions, type QuorumStats } from './support/quorum-cluster.js'
 import { SafetyViolation } from './support/safety.js'
 
 /** The seed picks the room's shape and network too, so that the seeds cover more than one setting. */
@@ -53,16 +53,7 @@ function checkSettled(cluster: QuorumCluster): void {
 describe('super-peer election and quorum manager under churn', () => {
   it('never loses a committed entry, never has two configurations in flight, and settles on the desired voters', () => {
     const seeds = simSeeds({ defaultCount: 200 })
-    const total: QuorumStats = {
-      joins: 0,
-      leaves: 0,
-      deaths: 0,
-      configChanges: 0,
-      transfers: 0,
-      refused: 0,
-      acknowledged: 0,
-      maxVoters: 0,
-    }
+    const total: QuorumStats = emptyQuorumStats()
     const finalVoters = new Map<number, number>()
     let degraded = 0
     runSeeds(seeds, (seed, run) => {

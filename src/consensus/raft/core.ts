@@ -594,11 +594,6 @@ export class RaftCore {
   private sendAppend(to: NodeId, sendIfEmpty = true): boolean {
     const pr = this.progress.get(to)
     if (pr === undefined || pr.isPaused()) return false
-    if (pr.next > this.log.lastIndex() + 1) {
-      // Only a faulty follower (or one of another group) acknowledges more than we have: probe it again from our end.
-      pr.next = this.log.lastIndex() + 1
-      pr.match = Math.min(pr.match, this.log.lastIndex())
-    }
     const prevIndex = pr.next - 1
     const prevTerm = this.log.term(prevIndex)
     if (prevTerm === undefined) {

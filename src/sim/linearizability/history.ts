@@ -254,7 +254,8 @@ const STRING_ESCAPES: Readonly<Record<string, string>> = {
   '\r': '\\r',
   '\t': '\\t',
 }
-// Other control characters and unpaired surrogates are written as \uXXXX so that every string survives the trip.
+// Other control characters and unpaired surrogates are written as \u escapes (four hex digits) so that every string
+// survives the trip.
 // eslint-disable-next-line no-control-regex
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
 

@@ -450,6 +450,11 @@ export class RoomPeer implements SimNode<RoomMessage> {
   }
 }
 
+/** All counters at zero: a cluster's starting stats, and the sum a test accumulates over seeds. */
+export function emptyQuorumStats(): QuorumStats {
+  return { joins: 0, leaves: 0, deaths: 0, configChanges: 0, transfers: 0, refused: 0, acknowledged: 0, maxVoters: 0 }
+}
+
 export interface QuorumStats {
   joins: number
   leaves: number
@@ -470,16 +475,7 @@ export class QuorumCluster {
   readonly electionOptions: SuperPeerOptions
   readonly compactEvery: number
   readonly manager: (inputs: QuorumInputs) => QuorumAction | null
-  readonly stats: QuorumStats = {
-    joins: 0,
-    leaves: 0,
-    deaths: 0,
-    configChanges: 0,
-    transfers: 0,
-    refused: 0,
-    acknowledged: 0,
-    maxVoters: 0,
-  }
+  readonly stats: QuorumStats = emptyQuorumStats()
   clientsOn = true
   /** The entries as first applied anywhere, in index order: what every member must end up with. */
   private readonly reference = new AppliedLog()
