@@ -10,6 +10,9 @@ export const ROOM_LIMITS = {
   /** Largest room control message accepted from the wire. */
   maxMessageBytes: 64 * 1024,
   maxNameLength: 128,
+  /** Most members a heartbeat's configuration may list (the ordering group is 1 to 5 voters plus learners). */
+  maxConfigMembers: 32,
+  maxPeerIdLength: 128,
   /** Default limit for one presence value, as UTF-8 JSON. */
   defaultMaxPresenceBytes: 8 * 1024,
 } as const
@@ -26,6 +29,12 @@ export interface OrderingInfo {
   readonly directPeers: number
   /** The Raft group it is in or follows (`''` for none). */
   readonly group: string
+  /**
+   * A leader's committed configuration: the index of its latest config entry and the group's members (voters and
+   * learners). A member that holds an older configuration naming itself learns from this that it was removed (Raft
+   * never tells a removed follower). Absent on other roles, and while the leader's latest configuration is uncommitted.
+   */
+  readonly config?: { readonly index: number; readonly members: readonly string[] }
 }
 
 const CAPABILITIES = ['never', 'auto', 'prefer'] as const
@@ -65,6 +74,11 @@ export function encodeRoomMessage(msg: RoomMessage): Uint8Array {
       w.varuint(msg.ordering.term)
       w.varuint(msg.ordering.directPeers)
       w.string(msg.ordering.group)
+      w.varuint(msg.ordering.config?.index ?? 0)
+      if (msg.ordering.config !== undefined) {
+        w.varuint(msg.ordering.config.members.length)
+        for (const id of msg.ordering.config.members) w.string(id)
+      }
       break
     case 'presence':
       w.varuint(msg.version)
@@ -105,7 +119,8 @@ export function decodeRoomMessage(
       const directPeers = r.varuint()
       const group = r.string()
       if (group.length > 256) throw new DecodeError('group name over 256 characters')
-      const ordering: OrderingInfo = { capability, role, term, directPeers, group }
+      const config = decodeConfig(r)
+      const ordering: OrderingInfo = { capability, role, term, directPeers, group, ...(config === undefined ? {} : { config }) }
       msg = { type: 'heartbeat', incarnation, name, presenceVersion, ordering }
       break
     }
@@ -132,4 +147,20 @@ export function decodeRoomMessage(
   }
   r.expectEnd()
   return msg
+}
+
+function decodeConfig(r: Reader): OrderingInfo['config'] {
+  const index = r.varuint()
+  if (index === 0) return undefined
+  const count = r.varuint()
+  if (count > ROOM_LIMITS.maxConfigMembers) {
+    throw new DecodeError(`configuration of ${count} members exceeds ${ROOM_LIMITS.maxConfigMembers}`)
+  }
+  const members: string[] = []
+  for (let i = 0; i < count; i++) {
+    const id = r.string()
+    if (id.length === 0 || id.length > ROOM_LIMITS.maxPeerIdLength) throw new DecodeError('configuration member id is empty or too long')
+    members.push(id)
+  }
+  return { index, members }
 }

@@ -159,7 +159,10 @@ export class RoomOrdering {
   info(directPeers: number): OrderingInfo {
     const st = this.status()
     const role = st === null ? 'peer' : st.role === 'leader' ? 'leader' : st.config.voters.includes(this.deps.selfId) || st.config.learners.includes(this.deps.selfId) ? 'super' : 'peer'
-    return { capability: this.deps.capability, role, term: st?.term ?? 0, directPeers, group: this.group ?? '' }
+    const info: OrderingInfo = { capability: this.deps.capability, role, term: st?.term ?? 0, directPeers, group: this.group ?? '' }
+    // The leader advertises its configuration once committed, so that a member Raft removed learns it (see below).
+    if (st === null || role !== 'leader' || st.configIndex > st.commit || st.configIndex === 0) return info
+    return { ...info, config: { index: st.configIndex, members: [...st.config.voters, ...st.config.learners] } }
   }
 
   stats(): OrderingStats {
@@ -282,6 +285,7 @@ export class RoomOrdering {
     this.cancelTimer = this.deps.timer.setTimeout(() => {
       if (this.closed) return
       this.maybeFound()
+      this.leaveIfRemoved().catch(reportListenerError)
       this.reconcileGroups().catch(reportListenerError)
       this.runQuorumManager()
       this.service.tickClock()
@@ -338,6 +342,33 @@ export class RoomOrdering {
     ])
     this.service.resetReplica()
     this.follow(oldest)
+  }
+
+  /**
+   * Raft never tells a follower it was removed: the leader just stops sending to it, and its own log still names it a
+   * member, so it would go on calling itself a super-peer (and campaign, harmlessly, into the leader's lease). The
+   * leader's heartbeat carries its committed configuration; when that is newer than ours and leaves us out, we were
+   * removed: the driver stops (its storage stays, for a later re-admission as a learner, which restarts it) and this
+   * peer follows the log like any other.
+   */
+  private async leaveIfRemoved(): Promise<void> {
+    const driver = this.driver
+    const st = this.status()
+    if (driver === null || st === null || st.role === 'leader') return
+    const removed = [...this.deps.memberOrdering().values()].some(
+      (info) =>
+        info.group === this.group &&
+        info.role === 'leader' &&
+        info.term >= st.term &&
+        info.config !== undefined &&
+        info.config.index > st.configIndex &&
+        !info.config.members.includes(this.deps.selfId),
+    )
+    if (!removed) return
+    this.deps.metrics.counter('ordering.removed').inc()
+    this.driver = null
+    this.service.detachDriver()
+    await driver.stop()
   }
 
   /**

@@ -58,6 +58,24 @@ describe('ordering between Node peers', () => {
     expect(never.stats().ordering.role).toBe('peer')
   }, 90_000)
 
+  it('a super-peer swapped out for a better candidate learns it was removed and serves no more', async () => {
+    const r = await cleanups.relay()
+    const first = await Promise.all(['a', 'b', 'c'].map((n) => peer(r.multiaddrs, n)))
+    const rooms = await Promise.all(first.map((p) => p.join('swap', FAST)))
+    await waitFor(() => rooms.filter((room) => room.stats().ordering.role !== 'peer').length === 3, 'three super-peers')
+    // A peer that prefers to serve outranks the auto ones: the quorum manager adds it and removes the newest auto voter.
+    const preferred = await peer(r.multiaddrs, 'p', 'prefer')
+    rooms.push(await preferred.join('swap', FAST))
+    await waitFor(() => rooms[3]?.stats().ordering.role !== 'peer', 'the preferred peer to become a super-peer', 45_000)
+    await waitFor(() => rooms.filter((room) => room.stats().ordering.role !== 'peer').length === 3, 'back to three super-peers', 45_000)
+    const removed = rooms.find((room) => room.stats().ordering.role === 'peer') as Room
+    expect(removed.stats().metrics.counters['ordering.removed']).toBeGreaterThanOrEqual(1)
+    // It still follows the log like any other peer.
+    const { index } = await removed.log<string>('l').append('after removal')
+    await waitFor(() => rooms.every((room) => room.log<string>('l').length >= 1), 'every peer to see the append')
+    for (const room of rooms) expect(room.log<string>('l').entries({ from: index })[0]?.value).toBe('after removal')
+  }, 120_000)
+
   it('works with fewer peers than the target, with one super-peer, and says so in stats', async () => {
     const r = await cleanups.relay()
     const peers = await Promise.all(['a', 'b'].map((n) => peer(r.multiaddrs, n)))

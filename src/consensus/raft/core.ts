@@ -103,6 +103,8 @@ export interface RaftStatus extends SoftState {
   readonly lastIndex: number
   readonly snapshotIndex: number
   readonly config: ClusterConfig
+  /** The index of the entry that set `config` (the snapshot's index once compaction dropped it). */
+  readonly configIndex: number
   /** Leader only: each other member's replication progress. */
   readonly progress: Readonly<Record<NodeId, ProgressStatus>>
   /** Messages refused because they contradicted this node's committed log (a faulty peer). */
@@ -339,6 +341,7 @@ export class RaftCore {
       lastIndex: this.log.lastIndex(),
       snapshotIndex: this.log.snapshotMeta.index,
       config: this.config,
+      configIndex: this.log.latestConfigIndex(),
       progress,
       refused: this.refused,
     }

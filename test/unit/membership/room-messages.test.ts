@@ -45,7 +45,10 @@ const messageArb: fc.Arbitrary<RoomMessage> = fc.oneof(
       term: counter,
       directPeers: counter,
       group: fc.string({ maxLength: 40 }),
-    }),
+    }, { requiredKeys: ['capability', 'role', 'term', 'directPeers', 'group'] }).chain((o) =>
+      fc.option(fc.record({ index: fc.integer({ min: 1, max: 2 ** 40 }), members: fc.array(fc.string({ minLength: 1, maxLength: 60 }), { maxLength: 8 }) }), { nil: undefined })
+        .map((config) => (config === undefined ? o : { ...o, config })),
+    ),
   }),
   fc.record({ type: fc.constant('presence' as const), incarnation: counter, version: counter, json: presenceJsonArb }),
   fc.record({ type: fc.constant('leave' as const), incarnation: counter }),
@@ -121,6 +124,22 @@ describe('room messages: rejection', () => {
       ordering: { capability: 'never', role: 'peer', term: 0, directPeers: 0, group: '' },
     }
     expectDecodeError(() => decodeRoomMessage(encodeRoomMessage(msg)), /member name/)
+  })
+
+  it('bounds the configuration a heartbeat carries before reading it', () => {
+    const heartbeat = (members: string[]): Uint8Array =>
+      encodeRoomMessage({
+        type: 'heartbeat',
+        incarnation: 1,
+        name: 'a',
+        presenceVersion: 0,
+        ordering: { capability: 'auto', role: 'leader', term: 2, directPeers: 1, group: 'g', config: { index: 7, members } },
+      })
+    const full = Array.from({ length: ROOM_LIMITS.maxConfigMembers }, (_, i) => `p${i}`)
+    expect(decodeRoomMessage(heartbeat(full))).toMatchObject({ ordering: { config: { index: 7, members: full } } })
+    expectDecodeError(() => decodeRoomMessage(heartbeat([...full, 'one-more'])), /configuration of 33 members/)
+    expectDecodeError(() => decodeRoomMessage(heartbeat([''])), /member id is empty or too long/)
+    expectDecodeError(() => decodeRoomMessage(heartbeat(['x'.repeat(ROOM_LIMITS.maxPeerIdLength + 1)])), /member id is empty or too long/)
   })
 
   it('rejects an unknown capability or role', () => {
