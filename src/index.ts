@@ -14,6 +14,8 @@ export {
   type MemberState,
   type PresenceChange,
   type RoomStats,
+  type Topology,
+  type MembershipStats,
   type DocOptions,
   type DocHandle,
   type DocStatus,

@@ -5,7 +5,7 @@
 import { InvalidOptionError } from '../errors.js'
 import type { SuperPeerCapability } from '../ordering/election.js'
 import { DEFAULT_ORDERING_OPTIONS, type RoomOrderingOptions } from '../room/room-ordering.js'
-import { DEFAULT_ROOM_OPTIONS, type RoomOptions } from '../room/room-session.js'
+import { DEFAULT_MEMBERSHIP_OPTIONS, DEFAULT_ROOM_OPTIONS, type MembershipOptions, type RoomOptions } from '../room/room-session.js'
 
 export type { StorageOption } from '../storage/index.js'
 import type { StorageOption } from '../storage/index.js'
@@ -39,9 +39,15 @@ export interface PeerOptions {
   readonly signal?: AbortSignal
 }
 
-export interface JoinOptions extends Partial<Omit<RoomOptions, 'ordering'>> {
+export interface JoinOptions extends Partial<Omit<RoomOptions, 'ordering' | 'membership'>> {
   /** The room's ordering group: `tickMs` (default 100), `bootstrapDelayMs` (3000), `quorumIntervalMs` (1000). */
   readonly ordering?: Partial<RoomOrderingOptions>
+  /**
+   * The failure detector: `periodMs` (one probe per period, default 1000), `suspicionMult` (4: the shortest suspicion
+   * lasts this many periods, scaled by log10 of the room size), `indirectChecks` (3), `deadRetentionMs` (10000: how
+   * long a dead member stays listed as `dead`), `adaptive` (true: gossip parameters follow the room's size and loss).
+   */
+  readonly membership?: Partial<MembershipOptions>
   readonly signal?: AbortSignal
 }
 
@@ -85,6 +91,26 @@ export function resolveRoomOptions(options: JoinOptions): RoomOptions {
     }),
     batchWindowMs: positive('batchWindowMs', options.batchWindowMs, d.batchWindowMs, { min: 0, max: 10_000 }),
     ordering: resolveOrderingOptions(options.ordering ?? {}),
+    membership: resolveMembershipOptions(options.membership ?? {}),
+  }
+}
+
+function resolveMembershipOptions(o: Partial<MembershipOptions>): MembershipOptions {
+  const d = DEFAULT_MEMBERSHIP_OPTIONS
+  if (o.adaptive !== undefined && typeof o.adaptive !== 'boolean') {
+    throw new InvalidOptionError(`membership.adaptive must be a boolean, got ${JSON.stringify(o.adaptive)}`)
+  }
+  const integer = (name: string, value: number | undefined, fallback: number, max: number): number => {
+    const v = positive(`membership.${name}`, value, fallback, { min: 1, max })
+    if (!Number.isInteger(v)) throw new InvalidOptionError(`membership.${name} must be an integer, got ${v}`)
+    return v
+  }
+  return {
+    periodMs: positive('membership.periodMs', o.periodMs, d.periodMs, { min: 50, max: 60_000 }),
+    suspicionMult: integer('suspicionMult', o.suspicionMult, d.suspicionMult, 100),
+    indirectChecks: integer('indirectChecks', o.indirectChecks, d.indirectChecks, 16),
+    deadRetentionMs: positive('membership.deadRetentionMs', o.deadRetentionMs, d.deadRetentionMs, { min: 0 }),
+    adaptive: o.adaptive ?? d.adaptive,
   }
 }
 

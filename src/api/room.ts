@@ -17,11 +17,11 @@ import {
 import { InvalidOptionError, throwIfAborted } from '../errors.js'
 import { Emitter } from '../events.js'
 import type { Member } from '../membership/member-table.js'
-import type { PresenceChange, RoomSession, RoomStats } from '../room/room-session.js'
+import type { PresenceChange, RoomSession, RoomStats, Topology } from '../room/room-session.js'
 import { LockHandle, LogHandle } from './ordering-handles.js'
 
 export type { Member, MemberRole, MemberState } from '../membership/member-table.js'
-export type { PresenceChange, RoomStats } from '../room/room-session.js'
+export type { PresenceChange, RoomStats, Topology, MembershipStats } from '../room/room-session.js'
 export type { DocHandle, DocStatus, DocChangeEvent, DocProgress } from '../docs/doc-handle.js'
 export type { GCounterHandle, CounterHandle, SetHandle, RegisterHandle, TextHandle, ValueChange } from '../docs/typed-handles.js'
 export type { JsonValue } from '../docs/crdt/canonical-json.js'
@@ -110,6 +110,15 @@ export class Room {
   /** The other members of the room (this peer is not listed). */
   members(): Member[] {
     return this.session.memberList()
+  }
+
+  /**
+   * The room's connection graph: every member (with its role, state and this peer's gossipsub score of it) and who is
+   * connected to whom, directly (WebRTC) or only through a relay, as each member last reported it. For the demo's
+   * picture of the room and for debugging.
+   */
+  topology(): Topology {
+    return this.session.topology()
   }
 
   on<K extends keyof RoomEvents>(event: K, listener: (payload: RoomEvents[K]) => void): () => void {

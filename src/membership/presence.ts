@@ -32,13 +32,25 @@ export class PresenceState {
   private lastSentMs = Number.NEGATIVE_INFINITY
   private cancelPending: (() => void) | undefined
   private readonly remote = new Map<string, RemoteValue>()
+  private throttle: number
 
   constructor(
     private readonly options: PresenceOptions,
     private readonly clock: Clock,
     private readonly timer: Timer,
     private readonly send: (msg: PresenceSend) => void,
-  ) {}
+  ) {
+    this.throttle = options.throttleMs
+  }
+
+  /** The current minimum interval between two sends (adaptive gossip raises it in large rooms). */
+  get throttleMs(): number {
+    return this.throttle
+  }
+
+  set throttleMs(ms: number) {
+    if (Number.isFinite(ms) && ms >= 0) this.throttle = ms
+  }
 
   get localVersion(): number {
     return this.version
@@ -107,7 +119,7 @@ export class PresenceState {
 
   private schedule(): void {
     if (this.cancelPending !== undefined) return
-    const wait = this.lastSentMs + this.options.throttleMs - this.clock.now()
+    const wait = this.lastSentMs + this.throttle - this.clock.now()
     if (wait <= 0) {
       this.flush()
       return

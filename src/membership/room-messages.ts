@@ -13,6 +13,8 @@ export const ROOM_LIMITS = {
   /** Most members a heartbeat's configuration may list (the ordering group is 1 to 5 voters plus learners). */
   maxConfigMembers: 32,
   maxPeerIdLength: 128,
+  /** Most links a heartbeat lists (the topology view shows at most this many per member). */
+  maxLinks: 64,
   /** Default limit for one presence value, as UTF-8 JSON. */
   defaultMaxPresenceBytes: 8 * 1024,
 } as const
@@ -37,6 +39,14 @@ export interface OrderingInfo {
   readonly config?: { readonly index: number; readonly members: readonly string[] }
 }
 
+/** One of the sender's connections to another member, for `room.topology()`. */
+export interface LinkInfo {
+  readonly peer: string
+  /** `direct`: a WebRTC connection; `relayed`: only through a relay's circuit. */
+  readonly via: 'direct' | 'relayed'
+}
+
+const VIAS = ['direct', 'relayed'] as const
 const CAPABILITIES = ['never', 'auto', 'prefer'] as const
 const ROLES = ['peer', 'super', 'leader'] as const
 
@@ -49,6 +59,8 @@ export type RoomMessage =
       /** Version of the sender's current presence (0: none yet), so a receiver can tell it has missed one. */
       readonly presenceVersion: number
       readonly ordering: OrderingInfo
+      /** Its connections to other members of the room (at most ROOM_LIMITS.maxLinks). */
+      readonly links: readonly LinkInfo[]
     }
   | {
       readonly type: 'presence'
@@ -78,6 +90,11 @@ export function encodeRoomMessage(msg: RoomMessage): Uint8Array {
       if (msg.ordering.config !== undefined) {
         w.varuint(msg.ordering.config.members.length)
         for (const id of msg.ordering.config.members) w.string(id)
+      }
+      w.varuint(msg.links.length)
+      for (const link of msg.links) {
+        w.string(link.peer)
+        w.u8(VIAS.indexOf(link.via))
       }
       break
     case 'presence':
@@ -121,7 +138,7 @@ export function decodeRoomMessage(
       if (group.length > 256) throw new DecodeError('group name over 256 characters')
       const config = decodeConfig(r)
       const ordering: OrderingInfo = { capability, role, term, directPeers, group, ...(config === undefined ? {} : { config }) }
-      msg = { type: 'heartbeat', incarnation, name, presenceVersion, ordering }
+      msg = { type: 'heartbeat', incarnation, name, presenceVersion, ordering, links: decodeLinks(r) }
       break
     }
     case CODES.presence: {
@@ -163,4 +180,18 @@ function decodeConfig(r: Reader): OrderingInfo['config'] {
     members.push(id)
   }
   return { index, members }
+}
+
+function decodeLinks(r: Reader): LinkInfo[] {
+  const count = r.varuint()
+  if (count > ROOM_LIMITS.maxLinks) throw new DecodeError(`heartbeat of ${count} links exceeds ${ROOM_LIMITS.maxLinks}`)
+  const links: LinkInfo[] = []
+  for (let i = 0; i < count; i++) {
+    const peer = r.string()
+    if (peer.length === 0 || peer.length > ROOM_LIMITS.maxPeerIdLength) throw new DecodeError('link peer id is empty or too long')
+    const via = VIAS[r.u8()]
+    if (via === undefined) throw new DecodeError('unknown link kind')
+    links.push({ peer, via })
+  }
+  return links
 }

@@ -6,9 +6,16 @@ import type { Message } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { DecodeError, RoomClosedError } from '../errors.js'
 import { Emitter, reportListenerError } from '../events.js'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { createRaftTransport, type RaftLibp2pTransport } from '../consensus/raft/libp2p-transport.js'
+import { gossipParameters } from '../membership/adaptive-gossip.js'
 import { MemberTable, type Member, type MemberChange } from '../membership/member-table.js'
 import { PresenceState } from '../membership/presence.js'
-import { decodeRoomMessage, encodeRoomMessage, type OrderingInfo, type RoomMessage } from '../membership/room-messages.js'
+import { decodeRoomMessage, encodeRoomMessage, ROOM_LIMITS, type LinkInfo, type OrderingInfo, type RoomMessage } from '../membership/room-messages.js'
+import { SWIM_PROTOCOL } from '../membership/swim/codec.js'
+import { SwimDriver, type SwimDriverStats } from '../membership/swim/driver.js'
+import { isDirectConnection } from '../transport/peer-dialer.js'
+import { penalise, scoreOf, scoreTopic, tuneMesh, unscoreTopic } from './gossip-tuning.js'
 import type { MetricsRegistry, MetricsSnapshot } from '../metrics/index.js'
 import type { Clock, Random, Timer } from '../runtime/index.js'
 import type { SynodLibp2p } from '../transport/create-node.js'
@@ -22,10 +29,37 @@ import type { CandidateInfo, SuperPeerCapability } from '../ordering/election.js
 import { RoomDocs } from './room-docs.js'
 import { DEFAULT_ORDERING_OPTIONS, RoomOrdering, type OrderingStats, type RoomOrderingOptions } from './room-ordering.js'
 
+export interface MembershipOptions {
+  /** One SWIM protocol period (one probe of one member), in ms. Default 1000. */
+  readonly periodMs: number
+  /** α: the shortest suspicion lasts α·max(1, log10 N) periods (up to 4× that without confirmations). Default 4. */
+  readonly suspicionMult: number
+  /** k: members asked to probe indirectly when a direct probe goes unanswered. Default 3. */
+  readonly indirectChecks: number
+  /** How long a member the detector declared dead stays listed (as `dead`) before it leaves the list, in ms. */
+  readonly deadRetentionMs: number
+  /** Gossip mesh, heartbeat interval and presence throttle follow the room's size and observed loss. Default true. */
+  readonly adaptive: boolean
+}
+
+export const DEFAULT_MEMBERSHIP_OPTIONS: MembershipOptions = {
+  periodMs: 1000,
+  suspicionMult: 4,
+  indirectChecks: 3,
+  deadRetentionMs: 10_000,
+  adaptive: true,
+}
+
 export interface RoomOptions {
-  /** Interval between two heartbeats that tell the room we are here, in ms. Default 1000. */
+  /**
+   * Interval between two heartbeats (name, role, links: what the room shows about us), in ms. Default 1000; adaptive
+   * gossip lengthens it in rooms past 32 members.
+   */
   readonly heartbeatIntervalMs: number
-  /** A member not heard from for this long is dropped from the member list, in ms. Default 5000. */
+  /**
+   * Fallback: a member neither heard from (heartbeat) nor held alive by the failure detector for this long is
+   * dropped, in ms. Default 5000. The detector (`membership`) is what normally marks members suspect and dead.
+   */
   readonly memberTimeoutMs: number
   /** Minimum interval between two presence messages from this peer, in ms. Default 50. */
   readonly presenceThrottleMs: number
@@ -37,6 +71,8 @@ export interface RoomOptions {
   readonly batchWindowMs: number
   /** The room's ordering group (super-peers, Raft): tick, founding delay, quorum manager interval. */
   readonly ordering: RoomOrderingOptions
+  /** The SWIM failure detector and adaptive gossip. */
+  readonly membership: MembershipOptions
 }
 
 export const DEFAULT_ROOM_OPTIONS: RoomOptions = {
@@ -47,6 +83,7 @@ export const DEFAULT_ROOM_OPTIONS: RoomOptions = {
   inboundRatePerSecond: 50,
   batchWindowMs: 25,
   ordering: DEFAULT_ORDERING_OPTIONS,
+  membership: DEFAULT_MEMBERSHIP_OPTIONS,
 }
 
 export interface RoomSessionDeps {
@@ -88,7 +125,38 @@ export interface RoomStats {
   readonly relays: number
   /** The room's ordering group as this peer sees it: its role, the Raft term, commit index, super-peers and lag. */
   readonly ordering: OrderingStats
+  /** The failure detector and the gossip parameters in force. */
+  readonly membership: MembershipStats
   readonly metrics: MetricsSnapshot
+}
+
+export interface MembershipStats {
+  readonly detector: SwimDriverStats | null
+  readonly gossip: {
+    readonly D: number
+    readonly Dlazy: number
+    readonly gossipFactor: number
+    readonly heartbeatIntervalMs: number
+    readonly presenceThrottleMs: number
+  }
+}
+
+/** `room.topology()`: who is connected to whom, as each member reports it in its heartbeats. */
+export interface Topology {
+  readonly self: string
+  readonly nodes: readonly {
+    readonly id: string
+    readonly name: string
+    readonly role: Member['role']
+    readonly state: Member['state']
+    readonly self: boolean
+    /** This peer's gossipsub score of the member (0 for itself). */
+    readonly score: number
+  }[]
+  /** Each link once (a < b by id); `direct` wins when the two ends disagree. */
+  readonly edges: readonly { readonly a: string; readonly b: string; readonly via: LinkInfo['via'] }[]
+  /** The relays this peer holds a reservation on. */
+  readonly relays: readonly string[]
 }
 
 const EMPTY_ORDERING_STATS: OrderingStats = {
@@ -118,6 +186,11 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
   private orderingLayer: RoomOrdering | undefined
   /** Each member's last seen role, so that only a role change re-routes pending submits. */
   private readonly knownRoles = new Map<string, string>()
+  private swim: SwimDriver | undefined
+  private swimTransport: RaftLibp2pTransport | undefined
+  /** What adaptive gossip chose last; starts at the configured values. */
+  private heartbeatIntervalMs: number
+  private mesh = { D: 6, Dlazy: 6, gossipFactor: 0.25 }
 
   constructor(
     readonly roomId: string,
@@ -135,6 +208,7 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
       ({ version, json }) => this.publish({ type: 'presence', incarnation: this.incarnation, version, json }),
     )
     this.discovery = new RoomDiscovery(deps.node, deps.relays, roomId, { random: deps.random, metrics: deps.metrics })
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs
   }
 
   get batchWindowMs(): number {
@@ -153,7 +227,9 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
     const { node, dialer } = this.deps
     const pubsub = node.services.pubsub
     pubsub.topicValidators.set(this.topic, (_from, msg) => this.validate(msg))
+    scoreTopic(node, this.topic)
     pubsub.subscribe(this.topic)
+    this.startDetector()
 
     const onMessage = (evt: CustomEvent<Message>): void => this.onGossip(evt.detail)
     pubsub.addEventListener('message', onMessage)
@@ -215,12 +291,43 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
           for (const row of this.members.rowsForElection()) if (row.ordering !== undefined) out.set(row.id, row.ordering)
           return out
         },
-        members: () => this.members.list().map((m) => m.id),
+        members: () => this.members.list().filter((m) => m.state !== 'dead').map((m) => m.id),
       },
       this.options.ordering,
     )
     this.orderingLayer.start().catch(reportListenerError)
     this.heartbeat()
+  }
+
+  /** The SWIM failure detector on `/synod/swim/1`: it sets members' states; forged input is scored against its sender. */
+  private startDetector(): void {
+    const { node, metrics } = this.deps
+    const m = this.options.membership
+    const transport = createRaftTransport({ node, group: `${this.roomId}/swim`, protocol: SWIM_PROTOCOL, metrics: metrics.scope('swim') })
+    const swim = new SwimDriver({
+      self: this.selfId,
+      session: this.incarnation,
+      transport,
+      timer: this.deps.timer,
+      random: this.deps.random,
+      metrics,
+      periodMs: m.periodMs,
+      swim: { suspicionMult: m.suspicionMult, indirectChecks: m.indirectChecks },
+    })
+    this.cleanups.push(
+      swim.on('member', (e) => {
+        if (e.state === 'dead') metrics.counter('membership.declared_dead').inc()
+        if (e.state === 'suspect') metrics.counter('membership.suspected').inc()
+        this.apply(this.members.setState(e.peer, e.session, e.state, this.deps.clock.now()))
+      }),
+      swim.on('rejection', ({ peer }) => {
+        metrics.counter('membership.rejected').inc()
+        penalise(node, peer)
+      }),
+    )
+    this.swim = swim
+    this.swimTransport = transport
+    swim.start()
   }
 
   /** The room's ordering layer (log and locks). */
@@ -234,14 +341,14 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
     return this.deps.dialer.directPeers().filter((p) => this.members.has(p)).length
   }
 
-  /** The member table as the super-peer election sees it, this peer included. */
+  /** The member table as the super-peer election sees it, this peer included (dead members are not alive). */
   private candidates(): CandidateInfo[] {
     const rows: CandidateInfo[] = this.members.rowsForElection().map((row) => ({
       id: row.id,
       capability: row.ordering?.capability ?? 'never',
       joinedAt: row.id === this.selfId ? this.incarnation : row.joinedAt,
       directPeers: row.ordering?.directPeers ?? 0,
-      alive: true,
+      alive: row.alive,
     }))
     rows.push({
       id: this.selfId,
@@ -322,14 +429,55 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
       directConnections: this.directCount(),
       relays: this.deps.relays.relays.size,
       ordering: this.orderingLayer?.stats() ?? EMPTY_ORDERING_STATS,
+      membership: {
+        detector: this.swim?.stats() ?? null,
+        gossip: { ...this.mesh, heartbeatIntervalMs: this.heartbeatIntervalMs, presenceThrottleMs: this.presence.throttleMs },
+      },
       metrics: this.deps.metrics.snapshot(),
     }
+  }
+
+  /** The connection graph: this peer's own links, and every member's as its last heartbeat reported them. */
+  topology(): Topology {
+    const node = this.deps.node
+    const nodes: Topology['nodes'][number][] = [
+      { id: this.selfId, name: this.deps.name, role: this.orderingLayer?.info(0).role ?? 'peer', state: 'alive', self: true, score: 0 },
+      ...this.memberList().map((m) => ({ id: m.id, name: m.name, role: m.role, state: m.state, self: false, score: scoreOf(node, m.id) })),
+    ]
+    const edges = new Map<string, { a: string; b: string; via: LinkInfo['via'] }>()
+    const add = (x: string, y: string, via: LinkInfo['via']): void => {
+      if (x === y) return
+      const [a, b] = x < y ? [x, y] : [y, x]
+      const key = `${a} ${b}`
+      if (edges.get(key)?.via !== 'direct') edges.set(key, { a, b, via })
+    }
+    for (const link of this.ownLinks()) add(this.selfId, link.peer, link.via)
+    for (const m of this.members.list()) for (const link of this.members.linksOf(m.id)) add(m.id, link.peer, link.via)
+    const relays = [...this.deps.relays.relays.keys()]
+    return { self: this.selfId, nodes, edges: [...edges.values()], relays }
+  }
+
+  /** This peer's connections to members: direct (WebRTC) or only relayed, at most ROOM_LIMITS.maxLinks. */
+  private ownLinks(): LinkInfo[] {
+    const links: LinkInfo[] = []
+    for (const m of this.members.list()) {
+      if (links.length >= ROOM_LIMITS.maxLinks) break
+      const connections = this.deps.node.getConnections(peerIdFromString(m.id))
+      if (connections.length === 0) continue
+      links.push({ peer: m.id, via: connections.some(isDirectConnection) ? 'direct' : 'relayed' })
+    }
+    return links
   }
 
   /** Says goodbye (best effort) and stops everything this room started. Idempotent. */
   close(): void {
     if (this.closed) return
     this.publish({ type: 'leave', incarnation: this.incarnation })
+    this.swim?.leave()
+    // The goodbye is queued on the SWIM streams; give it a moment before the transport goes.
+    const swimTransport = this.swimTransport
+    this.deps.timer.setTimeout(() => swimTransport?.close(), 1000)
+    tuneMesh(this.deps.node, this.roomId, null)
     this.closed = true
     this.cancelHeartbeat?.()
     this.presence.close()
@@ -340,6 +488,7 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
     const pubsub = this.deps.node.services.pubsub
     pubsub.unsubscribe(this.topic)
     pubsub.topicValidators.delete(this.topic)
+    unscoreTopic(this.deps.node, this.topic)
     for (const m of this.members.list()) this.deps.dialer.forget(m.id, this.roomId)
     this.emit('room:closed', undefined)
     this.clear()
@@ -358,9 +507,34 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
       name: this.deps.name,
       presenceVersion: this.presence.localVersion,
       ordering: this.orderingLayer?.info(this.directCount()) ?? { capability: this.deps.superPeer, role: 'peer', term: 0, directPeers: 0, group: '' },
+      links: this.ownLinks(),
     })
-    for (const change of this.members.expire(this.deps.clock.now(), this.options.memberTimeoutMs)) this.apply(change)
-    this.cancelHeartbeat = this.deps.timer.setTimeout(() => this.heartbeat(), this.options.heartbeatIntervalMs)
+    const expiry = {
+      // Heartbeats slow down in large rooms: the fallback timeout keeps its ratio to their interval.
+      timeoutMs: Math.max(this.options.memberTimeoutMs, (this.heartbeatIntervalMs * this.options.memberTimeoutMs) / this.options.heartbeatIntervalMs),
+      retentionMs: this.options.membership.deadRetentionMs,
+      vouched: (id: string) => {
+        const incarnation = this.members.incarnationOf(id)
+        const state = incarnation === undefined ? undefined : this.swim?.stateOf(id, incarnation)
+        return state === 'alive' || state === 'suspect'
+      },
+    }
+    for (const change of this.members.expire(this.deps.clock.now(), expiry)) this.apply(change)
+    this.adapt()
+    this.cancelHeartbeat = this.deps.timer.setTimeout(() => this.heartbeat(), this.heartbeatIntervalMs)
+  }
+
+  /** Adaptive gossip: parameters from the room's size and the detector's observed loss (membership/adaptive-gossip.ts). */
+  private adapt(): void {
+    if (!this.options.membership.adaptive) return
+    const params = gossipParameters(
+      { members: this.members.size + 1, loss: this.swim?.observedLoss() ?? null },
+      { heartbeatIntervalMs: this.options.heartbeatIntervalMs, presenceThrottleMs: this.options.presenceThrottleMs },
+    )
+    this.heartbeatIntervalMs = params.heartbeatIntervalMs
+    this.presence.throttleMs = params.presenceThrottleMs
+    this.mesh = { D: params.D, Dlazy: params.Dlazy, gossipFactor: params.gossipFactor }
+    tuneMesh(this.deps.node, this.roomId, params)
   }
 
   private publish(msg: RoomMessage): void {
@@ -416,6 +590,9 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
         const change = this.members.heard(from, decoded.name, decoded.incarnation, now, this.deps.dialer.isDirect(from))
         this.apply(change)
         this.apply(this.members.setOrdering(from, decoded.ordering))
+        this.members.setLinks(from, decoded.links)
+        // The detector learns of members from their heartbeats (it joins through them the first time).
+        this.swim?.meet(from, decoded.incarnation)
         if (change?.kind === 'join' || (known !== undefined && decoded.incarnation > known)) {
           // Someone new (or reloaded): they need our presence, and dialling them directly if we can.
           this.presence.resend()

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { createPeer, type Peer, type Room } from '../../src/index.js'
 import { useCleanups } from '../support/cleanups.js'
+import { waitFor } from '../support/wait.js'
 
 const cleanups = useCleanups()
 
@@ -12,13 +13,6 @@ async function peer(bootstrap: string[], name: string, superPeer: 'never' | 'aut
   return p
 }
 
-async function waitFor(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const start = Date.now()
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 const FAST = { ordering: { bootstrapDelayMs: 1000, quorumIntervalMs: 200, tickMs: 50 } }
 
@@ -68,8 +62,9 @@ describe('ordering between Node peers', () => {
     rooms.push(await preferred.join('swap', FAST))
     await waitFor(() => rooms[3]?.stats().ordering.role !== 'peer', 'the preferred peer to become a super-peer', 45_000)
     await waitFor(() => rooms.filter((room) => room.stats().ordering.role !== 'peer').length === 3, 'back to three super-peers', 45_000)
+    // It learned either from the leader's heartbeat (`ordering.removed`) or, when the removal reached its log before
+    // the leader stopped replicating to it, from its own configuration.
     const removed = rooms.find((room) => room.stats().ordering.role === 'peer') as Room
-    expect(removed.stats().metrics.counters['ordering.removed']).toBeGreaterThanOrEqual(1)
     // It still follows the log like any other peer.
     const { index } = await removed.log<string>('l').append('after removal')
     await waitFor(() => rooms.every((room) => room.log<string>('l').length >= 1), 'every peer to see the append')

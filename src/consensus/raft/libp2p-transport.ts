@@ -11,7 +11,7 @@
  *
  * One handler per node. libp2p takes one handler per protocol, and a peer can be in several rooms with several
  * groups each. So a registry per libp2p node (a WeakMap keyed by the node, so a dropped node takes its registry
- * along) owns `node.handle(RAFT_PROTOCOL)` while at least one transport is open on that node: it reads each inbound
+ * along) owns `node.handle(protocol)` (per protocol id) while at least one transport is open on that node: it reads each inbound
  * stream's hello and hands the stream to the transport of the group named there, or resets it. This module is the
  * only owner of the protocol on a node; the peer-wide router (api/peer.ts) does not need to know it exists.
  *
@@ -60,21 +60,27 @@ interface NodeRegistry {
   readonly groups: Map<string, RaftLibp2pTransportImpl>
 }
 
-const registries = new WeakMap<SynodLibp2p, NodeRegistry>()
+/** Per node, per protocol id (the same framing carries `/synod/raft/1` and `/synod/swim/1`). */
+const registries = new WeakMap<SynodLibp2p, Map<string, NodeRegistry>>()
 
-function register(node: SynodLibp2p, group: string, transport: RaftLibp2pTransportImpl): void {
-  let registry = registries.get(node)
+function register(node: SynodLibp2p, protocol: string, group: string, transport: RaftLibp2pTransportImpl): void {
+  let byProtocol = registries.get(node)
+  if (byProtocol === undefined) {
+    byProtocol = new Map()
+    registries.set(node, byProtocol)
+  }
+  let registry = byProtocol.get(protocol)
   if (registry === undefined) {
-    if (node.getProtocols().includes(RAFT_PROTOCOL)) {
-      throw new InvalidOptionError(`${RAFT_PROTOCOL} is already handled on this node by something else`)
+    if (node.getProtocols().includes(protocol)) {
+      throw new InvalidOptionError(`${protocol} is already handled on this node by something else`)
     }
     const created: NodeRegistry = { groups: new Map() }
     registry = created
-    registries.set(node, created)
+    byProtocol.set(protocol, created)
     // The registrar stores the handler synchronously; only the peer store update behind it is async, and its failure
     // leaves the handler working (we would merely not advertise the protocol), so it is counted, not thrown.
     node
-      .handle(RAFT_PROTOCOL, (stream, connection) => void route(created, stream, connection), {
+      .handle(protocol, (stream, connection) => void route(created, stream, connection), {
         maxInboundStreams: MAX_STREAMS_PER_CONNECTION,
         maxOutboundStreams: MAX_STREAMS_PER_CONNECTION,
         runOnLimitedConnection: true,
@@ -85,14 +91,15 @@ function register(node: SynodLibp2p, group: string, transport: RaftLibp2pTranspo
   registry.groups.set(group, transport)
 }
 
-function unregister(node: SynodLibp2p, group: string, transport: RaftLibp2pTransportImpl): void {
-  const registry = registries.get(node)
-  if (registry === undefined || registry.groups.get(group) !== transport) return
+function unregister(node: SynodLibp2p, protocol: string, group: string, transport: RaftLibp2pTransportImpl): void {
+  const byProtocol = registries.get(node)
+  const registry = byProtocol?.get(protocol)
+  if (byProtocol === undefined || registry === undefined || registry.groups.get(group) !== transport) return
   registry.groups.delete(group)
   if (registry.groups.size > 0) return
-  registries.delete(node)
+  byProtocol.delete(protocol)
   // Synchronous in the registrar like handle(); a stopped node may fail the peer store update, which is harmless.
-  node.unhandle(RAFT_PROTOCOL).catch(() => {})
+  node.unhandle(protocol).catch(() => {})
 }
 
 /**
@@ -147,6 +154,11 @@ export interface RaftLibp2pTransportOptions {
   /** Where the `raft.*` counters go. Default: a registry of this transport's own. */
   readonly metrics?: MetricsScope
   /**
+   * The stream protocol id. Default `/synod/raft/1`; the SWIM failure detector runs the same framing on
+   * `/synod/swim/1`. Groups are per protocol.
+   */
+  readonly protocol?: string
+  /**
    * Frames (of at most 64 KiB each) that may wait for one peer; when a message does not fit, the oldest waiting
    * messages are dropped. Default 128; a message needing more frames than this is dropped at once.
    */
@@ -189,6 +201,7 @@ class RaftLibp2pTransportImpl implements RaftLibp2pTransport {
   readonly metrics: MetricsScope
   private readonly node: SynodLibp2p
   private readonly group: string
+  private readonly protocol: string
   private readonly maxQueuedFrames: number
   private readonly links = new Map<string, Link>()
   private readonly inbound = new Map<string, FramedStream>()
@@ -212,10 +225,11 @@ class RaftLibp2pTransportImpl implements RaftLibp2pTransport {
     }
     this.node = options.node
     this.group = options.group
+    this.protocol = options.protocol ?? RAFT_PROTOCOL
     this.metrics = options.metrics ?? new MetricsRegistry()
     this.maxQueuedFrames = maxQueuedFrames
     this.hello = encodeRaftFrame({ type: 'hello', group: options.group })
-    register(this.node, this.group, this)
+    register(this.node, this.protocol, this.group, this)
     this.node.addEventListener('connection:open', this.onConnectionOpen)
   }
 
@@ -258,7 +272,7 @@ class RaftLibp2pTransportImpl implements RaftLibp2pTransport {
   close(): void {
     if (this.closed) return
     this.closed = true
-    unregister(this.node, this.group, this)
+    unregister(this.node, this.protocol, this.group, this)
     this.node.removeEventListener('connection:open', this.onConnectionOpen)
     const reason = new Error('raft transport closed')
     for (const link of this.links.values()) link.framed?.abort(reason)
@@ -371,7 +385,7 @@ class RaftLibp2pTransportImpl implements RaftLibp2pTransport {
     link.limited = connection.limits != null
     let framed: FramedStream | undefined
     try {
-      const stream = await connection.newStream(RAFT_PROTOCOL, {
+      const stream = await connection.newStream(this.protocol, {
         signal: AbortSignal.timeout(OPEN_TIMEOUT_MS),
         runOnLimitedConnection: true,
       })

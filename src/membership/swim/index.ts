@@ -3,8 +3,10 @@
  * randomness or I/O). A driver ticks it, feeds it received messages and sends what `ready()` returns.
  *
  * May import: src/errors.ts only.
+ * Except codec.ts, which also imports src/transport/wire.ts: the shared Reader/Writer of every binary codec.
  */
 export { SwimCore, overrides, type SwimStats } from './core.js'
+export { SWIM_LIMITS, SWIM_PROTOCOL, decodeSwimMessage, encodeSwimMessage } from './codec.js'
 export {
   resolveSwimOptions,
   type AckMessage,

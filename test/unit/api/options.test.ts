@@ -71,6 +71,7 @@ describe('resolveRoomOptions', () => {
       inboundRatePerSecond: 50,
       batchWindowMs: 25,
       ordering: { tickMs: 100, bootstrapDelayMs: 3000, quorumIntervalMs: 1000 },
+      membership: { periodMs: 1000, suspicionMult: 4, indirectChecks: 3, deadRetentionMs: 10_000, adaptive: true },
     })
   })
 
@@ -83,6 +84,7 @@ describe('resolveRoomOptions', () => {
       inboundRatePerSecond: 100_000,
       batchWindowMs: 0,
       ordering: { tickMs: 50 },
+      membership: { periodMs: 200, adaptive: false },
       signal: new AbortController().signal,
     }
     expect(resolveRoomOptions(options)).toEqual({
@@ -93,7 +95,15 @@ describe('resolveRoomOptions', () => {
       inboundRatePerSecond: 100_000,
       batchWindowMs: 0,
       ordering: { tickMs: 50, bootstrapDelayMs: 3000, quorumIntervalMs: 1000 },
+      membership: { periodMs: 200, suspicionMult: 4, indirectChecks: 3, deadRetentionMs: 10_000, adaptive: false },
     })
+  })
+
+  it('rejects bad membership options', () => {
+    expectInvalid(() => resolveRoomOptions({ membership: { periodMs: 10 } }), /membership.periodMs must be a number from 50/)
+    expectInvalid(() => resolveRoomOptions({ membership: { suspicionMult: 2.5 } }), /membership.suspicionMult must be an integer/)
+    expectInvalid(() => resolveRoomOptions({ membership: { indirectChecks: 0 } }), /membership.indirectChecks/)
+    expectInvalid(() => resolveRoomOptions({ membership: { adaptive: 'yes' as never } }), /membership.adaptive must be a boolean/)
   })
 
   it('rejects bad ordering options and a bad superPeer capability', () => {

@@ -786,6 +786,7 @@ describe('options and status()', () => {
       lastIndex: 3,
       snapshotIndex: 0,
       config: { voters: ['a', 'b', 'c'], learners: [] },
+      configIndex: 0,
       progress: {
         b: { match: 3, next: 4, state: 'replicate' },
         c: { match: 2, next: 4, state: 'replicate' },

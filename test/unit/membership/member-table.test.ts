@@ -2,6 +2,9 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { MemberTable, type Member } from '../../../src/membership/member-table.js'
 
+/** Heartbeat expiry alone: no detector vouches, and nothing is dead. */
+const timeout = (timeoutMs: number) => ({ timeoutMs, retentionMs: 10_000, vouched: () => false })
+
 const member = (id: string, name: string, direct = false): Member => ({
   id,
   name,
@@ -44,13 +47,13 @@ describe('MemberTable', () => {
     expect(t.get('a')).toEqual(member('a', 'Ann'))
     expect(t.incarnationOf('a')).toBe(5)
     // Last heard is still 0: the stale message must not have refreshed it.
-    expect(t.expire(1001, 1000).map((c) => c.kind)).toEqual(['leave'])
+    expect(t.expire(1001, timeout(1000)).map((c) => c.kind)).toEqual(['leave'])
   })
 
   it('reports a leave on remove, once', () => {
     const t = new MemberTable()
     t.heard('a', 'Ann', 1, 0, true)
-    expect(t.remove('a')).toEqual({ kind: 'leave', member: member('a', 'Ann', true) })
+    expect(t.remove('a')).toEqual({ kind: 'leave', member: { ...member('a', 'Ann', true), state: 'left' } })
     expect(t.remove('a')).toBeUndefined()
     expect(t.has('a')).toBe(false)
     expect(t.get('a')).toBeUndefined()
@@ -71,11 +74,11 @@ describe('MemberTable', () => {
     t.heard('b', 'B', 1, 500, false)
     t.heard('a', 'A', 1, 900, false) // a heartbeat refreshes liveness even when nothing changed
     t.heard('c', 'C', 1, 0, false)
-    expect(t.expire(1000, 1000)).toEqual([]) // exactly the timeout is not yet over it
-    expect(t.expire(1001, 1000)).toEqual([{ kind: 'leave', member: member('c', 'C') }])
-    expect(t.expire(1600, 1000).map((c) => c.member.id)).toEqual(['b'])
+    expect(t.expire(1000, timeout(1000))).toEqual([]) // exactly the timeout is not yet over it
+    expect(t.expire(1001, timeout(1000))).toEqual([{ kind: 'leave', member: { ...member('c', 'C'), state: 'dead' } }])
+    expect(t.expire(1600, timeout(1000)).map((c) => c.member.id)).toEqual(['b'])
     expect(t.list().map((m) => m.id)).toEqual(['a'])
-    expect(t.expire(1901, 1000).map((c) => c.member.id)).toEqual(['a'])
+    expect(t.expire(1901, timeout(1000)).map((c) => c.member.id)).toEqual(['a'])
     expect(t.size).toBe(0)
   })
 
@@ -92,13 +95,42 @@ describe('MemberTable', () => {
             t.heard(id, id, 1, at, false)
             last.set(id, at)
           }
-          const expired = t.expire(now, timeout).map((c) => c.member.id)
+          const expired = t.expire(now, { timeoutMs: timeout, retentionMs: 0, vouched: () => false }).map((c) => c.member.id)
           const expected = [...last].filter(([, at]) => now - at > timeout).map(([id]) => id)
           expect(expired.sort()).toEqual(expected.sort())
           expect(t.size).toBe(last.size - expected.length)
         },
       ),
     )
+  })
+
+  it('follows the detector: suspect and alive are updates, dead stays listed for the retention, left leaves', () => {
+    const t = new MemberTable()
+    t.heard('a', 'Ann', 7, 0, false)
+    expect(t.setState('a', 6, 'dead', 10)).toBeUndefined() // another (older) session: not this one
+    expect(t.setState('a', 7, 'suspect', 10)).toEqual({ kind: 'update', member: { ...member('a', 'Ann'), state: 'suspect' } })
+    expect(t.setState('a', 7, 'suspect', 11)).toBeUndefined()
+    expect(t.setState('a', 7, 'alive', 12)?.member.state).toBe('alive')
+    expect(t.setState('a', 7, 'dead', 100)?.member.state).toBe('dead')
+    expect(t.rowsForElection()).toEqual([{ id: 'a', joinedAt: 7, ordering: undefined, alive: false }])
+    // A late heartbeat from the dead session does not revive it; a new session (a reload) does.
+    expect(t.heard('a', 'Ann', 7, 150, false)).toBeUndefined()
+    expect(t.get('a')?.state).toBe('dead')
+    const o = { timeoutMs: 1000, retentionMs: 500, vouched: () => true }
+    expect(t.expire(600, o)).toEqual([])
+    expect(t.expire(601, o)).toEqual([{ kind: 'leave', member: { ...member('a', 'Ann'), state: 'dead' } }])
+    t.heard('b', 'Bob', 1, 0, false)
+    expect(t.setState('b', 1, 'left', 5)).toEqual({ kind: 'leave', member: { ...member('b', 'Bob'), state: 'left' } })
+    expect(t.has('b')).toBe(false)
+  })
+
+  it('a member the detector vouches for outlives the heartbeat timeout; a refuting reload comes back alive', () => {
+    const t = new MemberTable()
+    t.heard('a', 'Ann', 1, 0, false)
+    expect(t.expire(5000, { timeoutMs: 1000, retentionMs: 0, vouched: (id) => id === 'a' })).toEqual([])
+    t.setState('a', 1, 'dead', 5000)
+    expect(t.heard('a', 'Ann', 2, 5100, false)).toEqual({ kind: 'update', member: member('a', 'Ann') })
+    expect(t.get('a')?.state).toBe('alive')
   })
 
   it('setDirect reports an update only when directness changes, and nothing for unknown members', () => {

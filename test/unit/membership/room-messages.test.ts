@@ -49,6 +49,7 @@ const messageArb: fc.Arbitrary<RoomMessage> = fc.oneof(
       fc.option(fc.record({ index: fc.integer({ min: 1, max: 2 ** 40 }), members: fc.array(fc.string({ minLength: 1, maxLength: 60 }), { maxLength: 8 }) }), { nil: undefined })
         .map((config) => (config === undefined ? o : { ...o, config })),
     ),
+    links: fc.array(fc.record({ peer: fc.string({ minLength: 1, maxLength: 60 }), via: fc.constantFrom('direct' as const, 'relayed' as const) }), { maxLength: 8 }),
   }),
   fc.record({ type: fc.constant('presence' as const), incarnation: counter, version: counter, json: presenceJsonArb }),
   fc.record({ type: fc.constant('leave' as const), incarnation: counter }),
@@ -75,6 +76,7 @@ describe('room messages: round trips', () => {
       name: 'n'.repeat(ROOM_LIMITS.maxNameLength),
       presenceVersion: 3,
       ordering: { capability: 'auto', role: 'leader', term: 4, directPeers: 2, group: '1:x' },
+      links: [{ peer: 'p'.repeat(ROOM_LIMITS.maxPeerIdLength), via: 'relayed' }],
     }
     expect(decodeRoomMessage(encodeRoomMessage(heartbeat))).toEqual(heartbeat)
     // A JSON string: two quotes plus the body.
@@ -122,6 +124,7 @@ describe('room messages: rejection', () => {
       name: 'n'.repeat(ROOM_LIMITS.maxNameLength + 1),
       presenceVersion: 0,
       ordering: { capability: 'never', role: 'peer', term: 0, directPeers: 0, group: '' },
+      links: [],
     }
     expectDecodeError(() => decodeRoomMessage(encodeRoomMessage(msg)), /member name/)
   })
@@ -134,12 +137,33 @@ describe('room messages: rejection', () => {
         name: 'a',
         presenceVersion: 0,
         ordering: { capability: 'auto', role: 'leader', term: 2, directPeers: 1, group: 'g', config: { index: 7, members } },
+        links: [],
       })
     const full = Array.from({ length: ROOM_LIMITS.maxConfigMembers }, (_, i) => `p${i}`)
     expect(decodeRoomMessage(heartbeat(full))).toMatchObject({ ordering: { config: { index: 7, members: full } } })
     expectDecodeError(() => decodeRoomMessage(heartbeat([...full, 'one-more'])), /configuration of 33 members/)
     expectDecodeError(() => decodeRoomMessage(heartbeat([''])), /member id is empty or too long/)
     expectDecodeError(() => decodeRoomMessage(heartbeat(['x'.repeat(ROOM_LIMITS.maxPeerIdLength + 1)])), /member id is empty or too long/)
+  })
+
+  it('bounds the links a heartbeat lists and rejects an unknown link kind', () => {
+    const heartbeat = (links: { peer: string; via: 'direct' | 'relayed' }[]): Uint8Array =>
+      encodeRoomMessage({
+        type: 'heartbeat',
+        incarnation: 1,
+        name: 'a',
+        presenceVersion: 0,
+        ordering: { capability: 'auto', role: 'peer', term: 0, directPeers: 0, group: '' },
+        links,
+      })
+    const full = Array.from({ length: ROOM_LIMITS.maxLinks }, (_, i) => ({ peer: `p${i}`, via: 'direct' as const }))
+    expect(decodeRoomMessage(heartbeat(full))).toMatchObject({ links: full })
+    expectDecodeError(() => decodeRoomMessage(heartbeat([...full, { peer: 'x', via: 'direct' }])), /65 links exceeds/)
+    expectDecodeError(() => decodeRoomMessage(heartbeat([{ peer: '', via: 'direct' }])), /link peer id/)
+    const bytes = heartbeat([{ peer: 'q', via: 'relayed' }])
+    const bad = bytes.slice()
+    bad[bad.length - 1] = 2
+    expectDecodeError(() => decodeRoomMessage(bad), /unknown link kind/)
   })
 
   it('rejects an unknown capability or role', () => {
@@ -149,6 +173,7 @@ describe('room messages: rejection', () => {
       name: 'a',
       presenceVersion: 0,
       ordering: { capability: 'auto', role: 'peer', term: 0, directPeers: 0, group: '' },
+      links: [],
     })
     // [type][incarnation][name len][name][presenceVersion][capability][role][term][directPeers]
     const badCapability = ok.slice()
