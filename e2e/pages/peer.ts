@@ -8,7 +8,7 @@ interface Recorded {
   marks: Record<string, number>
   /** Wall-clock times (performance.timeOrigin + now) of presence changes received, by sender and value. */
   presence: Array<{ from: string; value: unknown; at: number }>
-  events: Array<{ type: string; id: string; at: number }>
+  events: Array<{ type: string; id: string; state: string; at: number }>
   errors: string[]
   /** Values of the entries of each watched log, in the order delivered. */
   logs: Record<string, unknown[]>
@@ -67,7 +67,11 @@ async function start(): Promise<void> {
   })
   // bootstrapDelay: how long before a page may found the room's ordering group (tests shorten it).
   const bootstrapDelay = params.get('bootstrapDelay')
-  const room = await peer.join(roomId, bootstrapDelay === null ? {} : { ordering: { bootstrapDelayMs: Number(bootstrapDelay) } })
+  const period = params.get('period')
+  const room = await peer.join(roomId, {
+    ...(bootstrapDelay === null ? {} : { ordering: { bootstrapDelayMs: Number(bootstrapDelay) } }),
+    ...(period === null ? {} : { membership: { periodMs: Number(period), suspicionMult: Number(params.get('suspicion') ?? '4') } }),
+  })
   recorded.marks.joined = performance.now()
   window.synodTest.peer = peer
   window.synodTest.room = room
@@ -80,7 +84,7 @@ async function start(): Promise<void> {
   }
   for (const type of ['member:join', 'member:leave', 'member:update'] as const) {
     room.on(type, (m) => {
-      recorded.events.push({ type, id: m.id, at: wall() })
+      recorded.events.push({ type, id: m.id, state: m.state, at: wall() })
       check(m)
     })
   }
