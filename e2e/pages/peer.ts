@@ -1,6 +1,6 @@
 // A bare page that joins one room and records what it sees, for the end-to-end tests and benchmarks. The test reads
 // `window.synodTest`; it never tells the peers about each other.
-import { createPeer, type Member, type Peer, type PresenceChange, type Room } from '../../src/index.js'
+import { createPeer, type Member, type Peer, type PresenceChange, type Room, type RoomStats } from '../../src/index.js'
 
 interface Recorded {
   peerId: string
@@ -25,7 +25,7 @@ declare global {
       members(): Member[]
       setPresence(value: unknown): void
       getPresence(id: string): unknown
-      stats(): unknown
+      stats(): RoomStats
       leave(): Promise<void>
       status(): string
       /** Starts recording the entries of log `name` into `recorded.logs[name]`. */
@@ -115,7 +115,9 @@ window.synodTest = {
     throw new Error('not joined yet')
   },
   getPresence: () => undefined,
-  stats: () => ({}),
+  stats: () => {
+    throw new Error('not joined yet')
+  },
   leave: async () => {},
   status: () => 'offline',
   watchLog: () => {

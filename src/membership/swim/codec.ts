@@ -19,7 +19,7 @@ export const SWIM_PROTOCOL = '/synod/swim/1'
 
 export const SWIM_LIMITS = {
   /** Largest encoded message; the decoder checks it before reading anything. */
-  maxMessageBytes: 384 * 1024,
+  maxMessageBytes: 64 * 1024,
   /** Updates piggybacked on one ping, ack or pingReq (the core sends at most maxPiggyback + 1). */
   maxUpdates: 64,
   /**

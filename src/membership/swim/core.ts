@@ -8,8 +8,10 @@
  *
  * Why one file: the probe, the suspicion timers, the gossip queue and the local-health score all read and write the
  * same member table, and each handler touches several of them (an ack lowers the health score and carries gossip;
- * a refutation bumps the incarnation, raises the score and queues gossip). Types and options live in types.ts.
+ * a refutation bumps the incarnation, raises the score and queues gossip). Types and options live in types.ts, the
+ * gossip queue's ordering in broadcast-queue.ts.
  */
+import { BroadcastQueue } from './broadcast-queue.js'
 import {
   resolveSwimOptions,
   type MemberChange,
@@ -34,10 +36,14 @@ interface MemberRecord {
   since: number
   /** Set while `state` is `suspect`. */
   suspicion: Suspicion | null
+  /** This record as a full-view entry, built on demand and dropped at every change (push-pull sends N of them). */
+  view: SwimUpdate | null
 }
 
 interface Suspicion {
   readonly start: number
+  /** Tick at which it turns into `dead`: start + the timeout for the confirmations so far (only ever earlier). */
+  deadline: number
   /** Distinct suspecters seen, the first included; at most K + 1 are kept (more no longer shorten the timeout). */
   readonly confirmers: Set<MemberId>
 }
@@ -64,11 +70,6 @@ interface Relay {
   nacked: boolean
 }
 
-interface Broadcast {
-  readonly update: SwimUpdate
-  transmits: number
-}
-
 export interface SwimStats {
   /** Updates refused as forged (see `SwimOptions.incarnationBound`). */
   readonly rejected: number
@@ -83,6 +84,8 @@ export interface SwimStats {
 
 /** Rejections kept between two `ready()` calls; more are counted but not itemised. */
 const MAX_REJECTIONS = 256
+/** Cluster size above which push-pull slows down (memberlist's pushPullScaleThreshold). */
+const PUSH_PULL_SCALE_THRESHOLD = 32
 /** Seeds remembered for join retries. */
 const MAX_SEEDS = 16
 
@@ -96,6 +99,8 @@ export class SwimCore {
   /** Alive and suspect members other than us. */
   private liveOthers = 0
   private readonly suspects = new Set<MemberId>()
+  /** No suspicion expires before this tick (a lower bound: refuted suspicions may leave it early). */
+  private nextExpiry = Number.POSITIVE_INFINITY
   /** §4.3: probe targets in a random order, reshuffled after each full round. */
   private probeOrder: MemberId[] = []
   private probeIndex = 0
@@ -103,12 +108,13 @@ export class SwimCore {
   private nextProbeAt = 0
   private now = 0
   private seq = 0
-  private periods = 0
+  /** Periods until the next push-pull; -1 until the first is scheduled. */
+  private pushPullIn = -1
   /** Where `join` was sent: asked again every period while we know nobody (the join or its answer may be lost). */
   private seeds: MemberId[] = []
   private readonly relays = new Map<number, Relay>()
   /** At most one pending update per member: a newer one replaces the older. */
-  private readonly queue = new Map<MemberId, Broadcast>()
+  private readonly queue = new BroadcastQueue()
   private health = 0
   /** Drained by every `ready()`; one tick or step adds a bounded number (≤ k + 1 messages, or N for a join). */
   private outbox: Outgoing[] = []
@@ -180,7 +186,7 @@ export class SwimCore {
       if (probe !== null) this.finishProbe(probe)
       this.startProbe()
       if (this.liveOthers === 0) this.sendJoin()
-      else if (++this.periods % this.options.pushPullPeriods === 0) this.pushPull()
+      else this.maybePushPull()
       this.nextProbeAt = this.now + this.scaled(this.options.periodTicks)
     }
   }
@@ -208,11 +214,11 @@ export class SwimCore {
         this.relay(from, msg.seq, msg.target)
         return
       case 'join':
-        this.applyAll(from, msg.updates, maxMembers)
+        this.applyAll(from, msg.updates, maxMembers, true)
         this.send(from, { type: 'sync', members: this.snapshot() })
         return
       case 'sync':
-        this.applyAll(from, msg.members, maxMembers)
+        this.applyAll(from, msg.members, maxMembers, true)
         return
     }
   }
@@ -328,22 +334,50 @@ export class SwimCore {
     }
   }
 
-  private pushPull(): void {
+  /**
+   * memberlist's scaling: above 32 members the interval grows by one base interval per doubling, so that a member's
+   * share of full-view traffic (N entries per exchange) grows as N / log N instead of N.
+   */
+  private pushPullInterval(): number {
+    const n = this.liveOthers + 1
+    const scale = n <= PUSH_PULL_SCALE_THRESHOLD ? 1 : Math.ceil(Math.log2(n / PUSH_PULL_SCALE_THRESHOLD)) + 1
+    return this.options.pushPullPeriods * scale
+  }
+
+  private maybePushPull(): void {
+    // The first exchange comes after a random part of the interval (memberlist's stagger): members started together
+    // would otherwise all exchange full views in the same period, every interval.
+    if (this.pushPullIn < 0) this.pushPullIn = 1 + this.random.int(this.pushPullInterval())
+    if (--this.pushPullIn > 0) return
+    this.pushPullIn = this.pushPullInterval()
     const [partner] = this.pick(this.liveIds(), 1)
     if (partner !== undefined) this.send(partner, { type: 'join', updates: this.snapshot() })
   }
 
   // --- suspicion (§4.2, Lifeguard §4.2) ---
 
+  /** Runs every tick, so it walks the suspects only when one may be due. */
   private expireSuspicions(): void {
+    if (this.now < this.nextExpiry) return
+    let next = Number.POSITIVE_INFINITY
     for (const id of this.suspects) {
       const record = this.table.get(id)
       const suspicion = record?.suspicion
       if (record === undefined || suspicion === undefined || suspicion === null) continue
-      if (this.now - suspicion.start >= this.suspicionTimeout(suspicion.confirmers.size - 1)) {
+      if (this.now >= suspicion.deadline) {
         this.apply(this.id, { id, state: 'dead', incarnation: record.incarnation, from: this.id })
-      }
+      } else next = Math.min(next, suspicion.deadline)
     }
+    this.nextExpiry = next
+  }
+
+  /**
+   * Sets the deadline for the confirmations so far. Like memberlist, the cluster size is read when the suspicion
+   * starts and when it is confirmed, not on every tick.
+   */
+  private schedule(suspicion: Suspicion): void {
+    suspicion.deadline = suspicion.start + this.suspicionTimeout(suspicion.confirmers.size - 1)
+    this.nextExpiry = Math.min(this.nextExpiry, suspicion.deadline)
   }
 
   /**
@@ -361,11 +395,18 @@ export class SwimCore {
 
   // --- updates and precedence (§4.2) ---
 
-  private applyAll(sender: MemberId, updates: readonly SwimUpdate[], limit: number): void {
-    for (const update of updates.slice(0, limit)) this.apply(sender, update)
+  /**
+   * `bulk`: the updates are a full view (join, sync), not gossip. A member we had never heard of is then added
+   * without being gossiped on (unless it is the sender itself, a newcomer): it is the sender's old news, and a joiner
+   * that queued the N members of its seed's answer would fill every piggyback slot with them for ~N·λ·log N / 8
+   * messages (hundreds of periods at N = 1000), so that no fresh update got through. SWIM §5 gossips only the join.
+   */
+  private applyAll(sender: MemberId, updates: readonly SwimUpdate[], limit: number, bulk = false): void {
+    const n = Math.min(limit, updates.length)
+    for (let i = 0; i < n; i++) this.apply(sender, updates[i] as SwimUpdate, bulk)
   }
 
-  private apply(sender: MemberId, u: SwimUpdate): void {
+  private apply(sender: MemberId, u: SwimUpdate, bulk = false): void {
     if (!Number.isSafeInteger(u.incarnation) || u.incarnation < 0) return this.reject(sender, 'malformed', u)
     if (u.id === this.id) return this.applyAboutSelf(sender, u)
     const record = this.table.get(u.id)
@@ -373,13 +414,13 @@ export class SwimCore {
     if ((u.state === 'suspect' || u.state === 'dead') && u.incarnation > known + this.options.incarnationBound) {
       return this.reject(sender, 'incarnationTooHigh', u)
     }
-    if (record === undefined) return this.add(u)
+    if (record === undefined) return this.add(u, !bulk || u.id === sender)
     if (overrides(u, record)) return this.set(u, record)
     if (u.state === 'suspect' && record.state === 'suspect' && u.incarnation === record.incarnation) {
       this.confirm(u, record)
-    } else if (overrides(record, u) && !this.queue.has(u.id)) {
+    } else if (!bulk && overrides(record, u) && !this.queue.has(u.id)) {
       // The sender spreads news we know to be stale (say, a suspicion of a member that has left): gossip ours again,
-      // so that it is corrected rather than left to expire on its own.
+      // so that it is corrected rather than left to expire on its own. (A full view is answered with ours instead.)
       this.enqueue({ id: u.id, state: record.state, incarnation: record.incarnation, from: this.id })
     }
   }
@@ -400,14 +441,20 @@ export class SwimCore {
     this.changeHealth(+1)
   }
 
-  private add(u: SwimUpdate): void {
+  private add(u: SwimUpdate, gossip: boolean): void {
     if (this.table.size >= this.options.maxMembers && !this.evictTombstone()) {
       this.droppedMembers++
       return
     }
-    const record: MemberRecord = { state: u.state, incarnation: u.incarnation, since: this.now, suspicion: null }
+    const record: MemberRecord = {
+      state: u.state,
+      incarnation: u.incarnation,
+      since: this.now,
+      suspicion: null,
+      view: null,
+    }
     this.table.set(u.id, record)
-    this.track(u.id, record, null, u)
+    this.track(u.id, record, null, u, gossip)
     if (isLiveState(u.state)) {
       // §4.3: a newcomer goes to a random place in the current round.
       const at = this.random.int(this.probeOrder.length + 1)
@@ -425,14 +472,19 @@ export class SwimCore {
   }
 
   /** Bookkeeping shared by add and set: counters, suspicion timer, change event, gossip. */
-  private track(id: MemberId, record: MemberRecord, previous: SwimState | null, u: SwimUpdate): void {
+  private track(id: MemberId, record: MemberRecord, previous: SwimState | null, u: SwimUpdate, gossip = true): void {
     if (previous !== null && isLiveState(previous)) this.liveOthers--
     if (isLiveState(u.state)) this.liveOthers++
-    record.suspicion = u.state === 'suspect' ? { start: this.now, confirmers: new Set([u.from]) } : null
+    record.view = null
+    record.suspicion = null
+    if (u.state === 'suspect') {
+      record.suspicion = { start: this.now, deadline: this.now, confirmers: new Set([u.from]) }
+      this.schedule(record.suspicion)
+    }
     if (u.state === 'suspect') this.suspects.add(id)
     else this.suspects.delete(id)
     if (previous !== u.state) this.changes.push({ id, state: u.state, incarnation: u.incarnation, previous })
-    this.enqueue(u)
+    if (gossip) this.enqueue(u)
   }
 
   private confirm(u: SwimUpdate, record: MemberRecord): void {
@@ -440,6 +492,7 @@ export class SwimCore {
     if (suspicion === null || suspicion.confirmers.has(u.from)) return
     if (suspicion.confirmers.size > this.options.suspicionConfirmations) return
     suspicion.confirmers.add(u.from)
+    this.schedule(suspicion)
     // Lifeguard: gossip only new confirmations, so that others shorten their timers too.
     this.enqueue(u)
   }
@@ -467,19 +520,12 @@ export class SwimCore {
   // --- dissemination (§4.1) ---
 
   private enqueue(update: SwimUpdate): void {
-    this.queue.set(update.id, { update, transmits: 0 })
+    this.queue.set(update)
   }
 
-  /** Fewest-sent first; an update is dropped after λ·⌈log10(N + 1)⌉ sends. */
+  /** Fewest-sent first, newest first among equals; an update is dropped after λ·⌈log10(N + 1)⌉ sends. */
   private piggyback(limit = this.options.maxPiggyback): SwimUpdate[] {
-    if (this.queue.size === 0) return []
-    const max = this.maxTransmits()
-    const chosen = [...this.queue.values()].sort((a, b) => a.transmits - b.transmits).slice(0, limit)
-    for (const b of chosen) {
-      b.transmits++
-      if (b.transmits >= max) this.queue.delete(b.update.id)
-    }
-    return chosen.map((b) => b.update)
+    return this.queue.size === 0 ? [] : this.queue.take(limit, this.maxTransmits())
   }
 
   private maxTransmits(): number {
@@ -490,9 +536,12 @@ export class SwimCore {
     const all: SwimUpdate[] = [this.selfUpdate('alive')]
     for (const [id, r] of this.table) {
       if (all.length >= this.options.maxMembers) break
-      // A suspicion keeps its original suspecter: relaying it is no independent confirmation.
-      const [suspecter] = r.suspicion?.confirmers ?? []
-      all.push({ id, state: r.state, incarnation: r.incarnation, from: suspecter ?? this.id })
+      if (r.view === null) {
+        // A suspicion keeps its original suspecter: relaying it is no independent confirmation.
+        const [suspecter] = r.suspicion?.confirmers ?? []
+        r.view = { id, state: r.state, incarnation: r.incarnation, from: suspecter ?? this.id }
+      }
+      all.push(r.view)
     }
     return all
   }

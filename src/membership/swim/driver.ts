@@ -17,14 +17,14 @@
  * members that are still alive (probes of a member that then died say nothing about the network). Adaptive gossip
  * reads it.
  */
-import { DecodeError } from '../../errors.js'
+import { DecodeError, InvalidOptionError } from '../../errors.js'
 import { Emitter } from '../../events.js'
 import type { MetricsScope } from '../../metrics/index.js'
 import type { Random, Timer } from '../../runtime/index.js'
 import { Reader, Writer } from '../../transport/wire.js'
 import { decodeSwimMessage, encodeSwimMessage, SWIM_LIMITS } from './codec.js'
 import { SwimCore } from './core.js'
-import type { MemberId, RejectReason, SwimOptions, SwimReady, SwimState } from './types.js'
+import type { MemberId, RejectReason, SwimMessage, SwimOptions, SwimReady, SwimState } from './types.js'
 
 /** How the driver reaches other members: best effort, like the Raft transport (same framing, `/synod/swim/1`). */
 export interface SwimTransport {
@@ -83,6 +83,29 @@ const MAX_REMEMBERED = 1024
 
 /** Probes remembered for the loss estimate. */
 const LOSS_WINDOW = 64
+
+/**
+ * Encodes `msg`; a full view (join or sync) too large for SWIM_LIMITS.maxMessageBytes (past a few hundred members with
+ * libp2p ids) is cut to its first half until it fits: push-pull is anti-entropy, and the entries left out go in a
+ * later exchange or by gossip. Null for anything else that does not encode (the core never produces it).
+ */
+function encodeFitting(msg: SwimMessage): Uint8Array | null {
+  let current = msg
+  for (;;) {
+    try {
+      return encodeSwimMessage(current)
+    } catch (err) {
+      if (!(err instanceof InvalidOptionError)) throw err
+      if (current.type === 'sync' && current.members.length > 1) {
+        current = { ...current, members: current.members.slice(0, current.members.length >> 1) }
+      } else if (current.type === 'join' && current.updates.length > 1) {
+        current = { ...current, updates: current.updates.slice(0, current.updates.length >> 1) }
+      } else {
+        return null
+      }
+    }
+  }
+}
 
 export function swimMemberId(peer: string, session: number): MemberId {
   return `${peer}/${session}`
@@ -214,10 +237,15 @@ export class SwimDriver extends Emitter<SwimDriverEvents> {
       const target = parseSwimMemberId(to)
       if (target === null) continue
       if (msg.type === 'ping' && msg.seq !== 0) this.trackProbe(msg.seq, to)
+      const encoded = encodeFitting(msg)
+      if (encoded === null) {
+        this.o.metrics.counter('swim.unencodable').inc()
+        continue
+      }
       const w = new Writer()
       w.varuint(this.o.session)
       w.varuint(target.session)
-      w.bytes(encodeSwimMessage(msg))
+      w.bytes(encoded)
       this.o.transport.send(target.peer, w.finish())
       this.o.metrics.counter('swim.sent').inc()
     }

@@ -128,7 +128,10 @@ export interface SwimOptions {
   readonly suspicionMaxMult?: number
   /** Independent suspicions after which the timeout reaches its minimum (Lifeguard's K). Default 3. */
   readonly suspicionConfirmations?: number
-  /** A push-pull exchange of full views with one random member every this many periods. Default 10. */
+  /**
+   * A push-pull exchange of full views with one random member every this many periods, times
+   * ⌈log2(N / 32)⌉ + 1 above 32 members (memberlist's scaling). Default 10.
+   */
   readonly pushPullPeriods?: number
   /** Lifeguard's Local Health Multiplier: on (default) scales the period and probe timeout by (1 + score). */
   readonly localHealth?: boolean

@@ -91,6 +91,21 @@ describe('SwimDriver', () => {
     expect(c.drivers.get('a')?.stats().incarnation).toBe(0)
   })
 
+  it('cuts a full view too large for one message instead of failing to send it', async () => {
+    const c = cluster(['a', 'b'])
+    c.meetAll()
+    await c.run(3 * PERIOD)
+    // 900 members with long ids: a's push-pull view is far over 64 KiB.
+    const many = Array.from({ length: 900 }, (_, i) => ({ id: `${'m'.repeat(100)}${i}/1`, state: 'alive' as const, incarnation: 0, from: 'b/1' }))
+    const sync = (members: typeof many): Uint8Array => new Writer().varuint(1).varuint(1).bytes(encodeSwimMessage({ type: 'sync', members })).finish()
+    for (let i = 0; i < many.length; i += 200) c.hub.inject('b', 'a', sync(many.slice(i, i + 200)))
+    await c.run(30 * PERIOD)
+    expect(c.drivers.get('a')?.stats().members.alive).toBeGreaterThan(800)
+    // a kept sending: its joins and syncs went out cut, none was dropped as unencodable.
+    expect(c.metrics.get('a')?.snapshot().counters['swim.unencodable']).toBeUndefined()
+    expect(c.metrics.get('a')?.snapshot().counters['swim.sent']).toBeGreaterThan(30)
+  })
+
   it('estimates one-way loss from its probes', async () => {
     const c = cluster(['a', 'b', 'c'])
     c.meetAll()
