@@ -82,6 +82,8 @@ export interface SwimTraffic {
   piggybacked: number
   /** Entries of full views (join, sync). */
   viewEntries: number
+  /** Messages a stalled member could not hold (MAX_HELD): lost as from a full receive buffer. */
+  droppedWhileStalled: number
   readonly byType: Record<SwimMessage['type'], number>
 }
 
@@ -142,6 +144,7 @@ function emptyTraffic(): SwimTraffic {
     messages: 0,
     piggybacked: 0,
     viewEntries: 0,
+    droppedWhileStalled: 0,
     byType: { ping: 0, ack: 0, nack: 0, pingReq: 0, join: 0, sync: 0 },
   }
 }
@@ -177,6 +180,7 @@ class SwimNode implements SimNode<SwimMessage> {
   receive(from: MemberId, msg: SwimMessage): void {
     if (this.held !== null) {
       if (this.held.length < MAX_HELD) this.held.push([from, msg])
+      else this.cluster.traffic.droppedWhileStalled++
       return
     }
     this.core.step(from, msg)
