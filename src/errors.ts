@@ -77,6 +77,27 @@ export class NotCommittedError extends SynodError {
   }
 }
 
+/** `acquire({ wait: false })` found the lock held by another peer; the request was withdrawn, nothing is held. */
+export class LockBusyError extends SynodError {
+  override readonly name = 'LockBusyError'
+
+  constructor(
+    readonly lock: string,
+    /** The holder's peer id, as this peer last applied the log ('' if it was freed meanwhile and is not known). */
+    readonly holder: string,
+    /** When the holder's lease ends, in the log's time (ms since the epoch); 0 when `holder` is ''. */
+    readonly expiresAtMs: number,
+    options: SynodErrorOptions = {},
+  ) {
+    super(
+      holder === ''
+        ? `lock '${lock}' is busy`
+        : `lock '${lock}' is held by ${holder} until ${new Date(expiresAtMs).toISOString()}`,
+      options,
+    )
+  }
+}
+
 /** The browser's storage quota is exhausted; the write was not applied and nothing stored was changed. */
 export class StorageQuotaError extends SynodError {
   override readonly name = 'StorageQuotaError'

@@ -25,6 +25,7 @@ export {
   type LockHandle,
   type LogEntry,
   type LockGrantInfo,
+  type LockHolder,
   type AcquireOptions,
 } from './api/room.js'
 export type { OrderingStats } from './room/room-ordering.js'
@@ -40,5 +41,6 @@ export {
   AbortError,
   RateLimitedError,
   NotCommittedError,
+  LockBusyError,
   StorageQuotaError,
 } from './errors.js'

@@ -2,10 +2,10 @@
  * `room.log(name)` and `room.lock(name)`: one total order and linearizable, fenced locks for every peer of the room,
  * through the room's super-peers (see room/room-ordering.ts). Thin handles over the ordering service.
  */
-import { AbortError, InvalidOptionError, NotCommittedError, throwIfAborted } from '../errors.js'
+import { AbortError, InvalidOptionError, LockBusyError, NotCommittedError, throwIfAborted } from '../errors.js'
 import { Emitter } from '../events.js'
 import { ORDERING_LIMITS } from '../ordering/commands.js'
-import type { OrderedEntry } from '../ordering/ordered-state.js'
+import type { LockGrant, OrderedEntry } from '../ordering/ordered-state.js'
 import type { OrderingService } from '../ordering/service.js'
 
 export interface LogEntry<T> {
@@ -89,6 +89,11 @@ export interface AcquireOptions {
   /** How long the lease lasts unless released, by the log's clock (the leader's). Default 30 000 ms. */
   readonly ttlMs?: number
   readonly signal?: AbortSignal
+  /**
+   * Whether to wait in the queue while another peer holds the lock. Default true. With false, a busy lock rejects
+   * with LockBusyError at once (the request is withdrawn first, so it is never granted later).
+   */
+  readonly wait?: boolean
 }
 
 export interface LockGrantInfo {
@@ -98,15 +103,46 @@ export interface LockGrantInfo {
   readonly expiresAtMs: number
 }
 
+/** Who holds a lock, as far as this peer has applied the room's ordered log. */
+export interface LockHolder extends LockGrantInfo {
+  /** The holder's peer id. */
+  readonly peer: string
+  /** Held by this peer (through this room). */
+  readonly mine: boolean
+}
+
+export interface LockEvents extends Record<string, unknown> {
+  change: LockHolder | null
+}
+
 /** A linearizable lock with a lease and a fencing token. */
 export class LockHandle {
   private held: LockGrantInfo | null = null
+  private readonly events = new Emitter<LockEvents>()
+  private readonly unsubscribe: (() => void)[]
+  /** The token of the holder last reported by `change` (0: free), so each change is reported once. */
+  private reported: number
 
   constructor(
     private readonly service: OrderingService,
     readonly name: string,
   ) {
     checkName('lock', name)
+    this.reported = service.replica.view.holder(name)?.token ?? 0
+    const replica = service.replica
+    this.unsubscribe = [
+      replica.events.on('event', (e) => {
+        // The view already shows the state after the whole entry (a release may hand the lock on in the same entry),
+        // so report from the event itself: `null`, then the next holder.
+        if (e.type === 'granted' && e.grant.lock === name) this.report(this.toHolder(e.grant))
+        else if (e.type === 'freed' && e.lock === name) this.report(null)
+      }),
+      // A snapshot restore (a peer catching up after compaction) changes holders without events: compare once applied.
+      replica.events.on('applied', () => {
+        const g = replica.view.holder(name)
+        this.report(g === null ? null : this.toHolder(g))
+      }),
+    ]
   }
 
   /** The grant this handle holds, if any (it may have expired since: check `expiresAtMs`). */
@@ -115,8 +151,23 @@ export class LockHandle {
   }
 
   /**
+   * Who holds the lock as far as this peer has applied the room's log, or null when it is free. The lease may have
+   * run out since (the log frees it with its next clock entry): compare `expiresAtMs` with the time if it matters.
+   */
+  holder(): LockHolder | null {
+    const g = this.service.replica.view.holder(this.name)
+    return g === null ? null : this.toHolder(g)
+  }
+
+  /** The lock was granted or freed (released, or its lease ran out); returns an unsubscribe function. */
+  on(event: 'change', listener: (holder: LockHolder | null) => void): () => void {
+    return this.events.on(event, listener)
+  }
+
+  /**
    * Waits for the lock (in the order requests reached the log) and resolves with its fencing token. Aborting the
    * signal withdraws the request (rejecting with AbortError); if the grant raced the abort, the lock is released.
+   * With `wait: false`, rejects with LockBusyError instead of waiting when another peer holds the lock.
    */
   async acquire(options: AcquireOptions = {}): Promise<LockGrantInfo> {
     throwIfAborted(options.signal)
@@ -124,6 +175,8 @@ export class LockHandle {
     if (!Number.isSafeInteger(ttlMs) || ttlMs < 1 || ttlMs > ORDERING_LIMITS.maxTtlMs) {
       throw new InvalidOptionError(`ttlMs must be an integer from 1 to ${ORDERING_LIMITS.maxTtlMs}`)
     }
+    const wait: unknown = options.wait ?? true
+    if (typeof wait !== 'boolean') throw new InvalidOptionError(`wait must be a boolean, got ${JSON.stringify(wait)}`)
     const client = this.service.client
     // Listen before submitting: a queued request's grant may be applied before the submit's answer is handled.
     let seq = -1
@@ -139,12 +192,16 @@ export class LockHandle {
       seq = r.seq
       if (r.result.type === 'granted') return this.hold({ token: r.result.token, expiresAtMs: r.result.expiresAtMs })
       if (r.result.type !== 'queued') throw new NotCommittedError(`acquire was refused: ${JSON.stringify(r.result)}`, false)
-      const mine = this.service.replica.view.holder(this.name)
-      if (mine !== null && mine.holder === client && mine.seq === seq) return this.hold(mine)
+      const current = this.service.replica.view.holder(this.name)
+      // Granted already (the holder released while our answer travelled): not busy, whatever `wait` says.
+      if (current !== null && current.holder === client && current.seq === seq) return this.hold(current)
+      if (!wait) throw await this.busy(current)
       return await new Promise<LockGrantInfo>((resolve, reject) => {
         const onAbort = (): void => {
           reject(new AbortError('acquire was aborted', { cause: options.signal?.reason }))
-          void this.withdraw()
+          this.withdraw().catch(() => {
+            // Best effort: the caller has its AbortError, and a grant we failed to release ends with its lease.
+          })
         }
         options.signal?.addEventListener('abort', onAbort, { once: true })
         wake = () => {
@@ -168,21 +225,51 @@ export class LockHandle {
     await this.service.submit({ type: 'release', lock: this.name, token: held.token }, options)
   }
 
+  /** Stops reporting `change` (the room was left). */
+  close(): void {
+    for (const off of this.unsubscribe) off()
+    this.events.clear()
+  }
+
   private hold(g: LockGrantInfo): LockGrantInfo {
     this.held = { token: g.token, expiresAtMs: g.expiresAtMs }
     return this.held
   }
 
-  /** The caller gave up: take the request out of the queue, or release a grant that raced the abort. */
-  private async withdraw(): Promise<void> {
+  private toHolder(g: LockGrant): LockHolder {
+    return { peer: peerOf(g.holder), token: g.token, expiresAtMs: g.expiresAtMs, mine: g.holder === this.service.client }
+  }
+
+  private report(holder: LockHolder | null): void {
+    const token = holder?.token ?? 0
+    if (token === this.reported) return
+    this.reported = token
+    this.events.emit('change', holder)
+  }
+
+  /**
+   * `acquire({ wait: false })` found the lock held: withdraw the queued request before saying so, so the caller is
+   * never granted a lock it was told is busy. If the withdrawal fails, the error is the busy error's cause: the
+   * request may then still be granted later, and that grant ends with its lease.
+   */
+  private async busy(current: LockGrant | null): Promise<LockBusyError> {
+    const peer = current === null ? '' : peerOf(current.holder)
+    const expiresAtMs = current?.expiresAtMs ?? 0
     try {
-      await this.service.submit({ type: 'release', lock: this.name, token: 0 })
-      const h = this.service.replica.view.holder(this.name)
-      if (h !== null && h.holder === this.service.client) {
-        await this.service.submit({ type: 'release', lock: this.name, token: h.token })
-      }
-    } catch {
-      // Best effort: the lease expires anyway.
+      await this.withdraw()
+    } catch (err) {
+      return new LockBusyError(this.name, peer, expiresAtMs, { cause: err })
+    }
+    return new LockBusyError(this.name, peer, expiresAtMs)
+  }
+
+  /** The caller gave up: take the request out of the queue, or release a grant that raced the withdrawal. */
+  private async withdraw(): Promise<void> {
+    await this.service.submit({ type: 'release', lock: this.name, token: 0 })
+    // The withdrawal is applied here now: if we still hold the lock, the grant came before it.
+    const h = this.service.replica.view.holder(this.name)
+    if (h !== null && h.holder === this.service.client) {
+      await this.service.submit({ type: 'release', lock: this.name, token: h.token })
     }
   }
 }

@@ -25,7 +25,7 @@ export type { PresenceChange, RoomStats, Topology, MembershipStats } from '../ro
 export type { DocHandle, DocStatus, DocChangeEvent, DocProgress } from '../docs/doc-handle.js'
 export type { GCounterHandle, CounterHandle, SetHandle, RegisterHandle, TextHandle, ValueChange } from '../docs/typed-handles.js'
 export type { JsonValue } from '../docs/crdt/canonical-json.js'
-export type { LogHandle, LockHandle, LogEntry, LockGrantInfo, AcquireOptions } from './ordering-handles.js'
+export type { LogHandle, LockHandle, LogEntry, LockGrantInfo, LockHolder, AcquireOptions } from './ordering-handles.js'
 
 type Closable = { close(): void; flush(): void }
 
@@ -220,6 +220,7 @@ export class Room {
     this.leaving ??= Promise.resolve().then(() => {
       for (const handle of this.typed.values()) handle.close()
       for (const log of this.logs.values()) log.close()
+      for (const lock of this.locks.values()) lock.close()
       this.session.close()
       this.events.clear()
       this.onLeave(this)

@@ -3,6 +3,9 @@
  * SyncState, so each peer is sent only what it lacks (delta sync); causal order comes from the changes' dependencies.
  * It does no I/O: it emits frames for a driver to send and takes the frames the driver received. A peer that has
  * nothing of a document (or only its genesis) gets the saved document instead of its whole change history.
+ *
+ * It also measures sync latency (`sync.latency_ms`): from a local change to the first message of each peer whose heads
+ * include it. One sample per (document, peer) at a time, so the cost and memory stay bounded whatever the edit rate.
  */
 import type * as AM from '@automerge/automerge/slim'
 import { DecodeError, SynodError } from '../errors.js'
@@ -27,7 +30,15 @@ export interface SyncEngineOptions {
   readonly maxDocs?: number
   /** A peer with nothing gets a snapshot instead of changes once the document has more changes than this. Default 32. */
   readonly snapshotMinChanges?: number
+  /**
+   * A monotonic clock in ms, read only to time `sync.latency_ms` (it decides nothing). Default `performance.now()`;
+   * the room passes its own clock, tests a fake one.
+   */
+  readonly now?: () => number
 }
+
+/** A latency sample never acknowledged within this long is dropped unrecorded (the peer is gone, or stuck). */
+const LATENCY_SAMPLE_MAX_AGE_MS = 60_000
 
 export interface DocChange {
   readonly doc: string
@@ -51,10 +62,21 @@ interface PeerSync {
   heard: boolean
 }
 
+/** A local change waiting for a peer to report heads that include it. */
+interface LatencySample {
+  /** Our heads right after the change. */
+  readonly heads: readonly string[]
+  readonly at: number
+}
+
 interface DocEntry {
   doc: AnyDoc
   readonly genesisHeads: Set<string>
   readonly peers: Map<string, PeerSync>
+  /**
+   * At most one per peer. Kept apart from PeerSync, which a snapshot exchange resets: the change is still unconfirmed.
+   */
+  readonly samples: Map<string, LatencySample>
 }
 
 export class SyncEngine extends Emitter<SyncEngineEvents> {
@@ -62,10 +84,12 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
   private readonly docs = new Map<string, DocEntry>()
   private readonly peers = new Set<string>()
   private readonly rejectedBy = new Map<string, number>()
+  private readonly now: () => number
 
   constructor(private readonly options: SyncEngineOptions) {
     super()
     this.A = options.automerge
+    this.now = options.now ?? (() => performance.now())
   }
 
   has(name: string): boolean {
@@ -103,7 +127,7 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
       return existing.doc
     }
     this.ensureCapacity()
-    const entry: DocEntry = { doc, genesisHeads: new Set(genesisHeads), peers: new Map() }
+    const entry: DocEntry = { doc, genesisHeads: new Set(genesisHeads), peers: new Map(), samples: new Map() }
     this.docs.set(name, entry)
     for (const peer of this.peers) entry.peers.set(peer, fresh(this.A))
     this.flushDoc(name)
@@ -115,6 +139,7 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
     const entry = this.docs.get(name)
     if (entry === undefined) throw new SynodError(`document '${name}' is not open`)
     entry.doc = doc
+    this.startSamples(entry)
     this.emit('doc:change', { doc: name, local: true })
     this.flushDoc(name)
   }
@@ -130,7 +155,10 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
 
   removePeer(peer: string): void {
     this.peers.delete(peer)
-    for (const entry of this.docs.values()) entry.peers.delete(peer)
+    for (const entry of this.docs.values()) {
+      entry.peers.delete(peer)
+      entry.samples.delete(peer)
+    }
   }
 
   /** Whether `peer` has told us its heads for `name` and they equal ours. */
@@ -189,6 +217,7 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
     entry.doc = doc
     ps.state = state
     ps.heard = true
+    this.ackSample(entry, peer, state.theirHeads)
     this.options.metrics.counter('sync.received').inc()
     this.options.metrics.counter('sync.bytes_in').inc(data.length)
     if (!sameHeads(before, this.A.getHeads(doc))) this.emit('doc:change', { doc: name, local: false, from: peer })
@@ -242,7 +271,7 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
     if (entry === undefined) {
       // A peer offers a document we have not opened: keep it, so we have it (and can pass it on) when asked.
       this.ensureCapacity()
-      entry = { doc: this.A.init<Record<string, unknown>>(), genesisHeads: new Set(), peers: new Map() }
+      entry = { doc: this.A.init<Record<string, unknown>>(), genesisHeads: new Set(), peers: new Map(), samples: new Map() }
       for (const peer of this.peers) entry.peers.set(peer, fresh(this.A))
       this.docs.set(name, entry)
     }
@@ -274,6 +303,62 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
     this.options.send(peer, { type: 'sync', doc: name, data: message })
     this.options.metrics.counter('sync.sent').inc()
     this.options.metrics.counter('sync.bytes_out').inc(message.length)
+  }
+
+  /** A local change: start timing it for every peer not already timing an earlier one (or one too old to count). */
+  private startSamples(entry: DocEntry): void {
+    const at = this.now()
+    let heads: readonly string[] | undefined
+    for (const peer of entry.peers.keys()) {
+      const s = entry.samples.get(peer)
+      if (s !== undefined && at - s.at <= LATENCY_SAMPLE_MAX_AGE_MS) continue
+      heads ??= this.A.getHeads(entry.doc)
+      entry.samples.set(peer, { heads, at })
+    }
+  }
+
+  /** `peer` told us its heads: record the pending sample if they include the change. */
+  private ackSample(entry: DocEntry, peer: string, theirs: readonly string[] | undefined): void {
+    const sample = entry.samples.get(peer)
+    if (sample === undefined || theirs === undefined) return
+    const elapsed = this.now() - sample.at
+    if (elapsed > LATENCY_SAMPLE_MAX_AGE_MS) {
+      entry.samples.delete(peer)
+      return
+    }
+    if (!this.includes(entry.doc, theirs, sample.heads)) return
+    entry.samples.delete(peer)
+    // Never negative, even with a clock that is not monotonic: the histogram throws on negative values, and a throw
+    // here would be counted against the peer.
+    this.options.metrics.histogram('sync.latency_ms').record(Math.max(0, elapsed))
+  }
+
+  /** Whether the history up to `theirs` contains every change in `pending` (each is one of them or an ancestor). */
+  private includes(doc: AnyDoc, theirs: readonly string[], pending: readonly string[]): boolean {
+    const their = new Set(theirs)
+    if (pending.every((h) => their.has(h))) return true
+    // Their heads name changes we do not have yet: we cannot tell, so wait for a later message.
+    if (!this.A.hasHeads(doc, [...theirs])) return false
+    // Our doc only grows, so our heads descend from `pending`: equal heads settle it without walking history.
+    if (sameHeads(theirs, this.A.getHeads(doc))) return true
+    // Walk their heads' dependencies, but only through changes that are not ancestors of `pending` (what
+    // getChangesMetaSince returns): any path from one of their heads down to a pending head runs through such changes
+    // only, since pending heads are not ancestors of one another. Its cost is the changes made since the local change,
+    // not the document's whole history (which getChangesMetaSince(doc, theirs) would cost for a peer far behind).
+    const after = new Map(this.A.getChangesMetaSince(doc, [...pending]).map((c) => [c.hash, c.deps]))
+    const waiting = new Set(pending.filter((h) => !their.has(h)))
+    const stack = theirs.filter((h) => after.has(h))
+    const seen = new Set(stack)
+    for (let h = stack.pop(); h !== undefined && waiting.size > 0; h = stack.pop()) {
+      for (const dep of after.get(h) ?? []) {
+        waiting.delete(dep)
+        if (after.has(dep) && !seen.has(dep)) {
+          seen.add(dep)
+          stack.push(dep)
+        }
+      }
+    }
+    return waiting.size === 0
   }
 
   private reject(peer: string, doc: string, err: unknown): void {

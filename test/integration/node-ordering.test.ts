@@ -1,7 +1,7 @@
 // The ordered log and locks between Node peers through a real relay: a founder bootstraps the room's Raft group, the
 // quorum manager brings it to three super-peers, and every peer (super or not) sees the same entries in the same order.
 import { describe, expect, it } from 'vitest'
-import { createPeer, type Peer, type Room } from '../../src/index.js'
+import { createPeer, type LockBusyError, type LockHolder, type Peer, type Room } from '../../src/index.js'
 import { useCleanups } from '../support/cleanups.js'
 import { waitFor } from '../support/wait.js'
 
@@ -100,5 +100,29 @@ describe('ordering between Node peers', () => {
     await la.release()
     const gb = await pb
     expect(gb.token).toBeGreaterThan(ga.token)
+    await lb.release()
+
+    // Try-lock on the same rooms: holder(), on('change') and acquire({ wait: false }) with LockBusyError.
+    const [ca, cb] = [rooms[0]?.lock('card'), rooms[1]?.lock('card')]
+    if (ca === undefined || cb === undefined) throw new Error('no lock')
+    const [idA, idB] = [peers[0]?.id, peers[1]?.id]
+    const changes: (LockHolder | null)[] = []
+    cb.on('change', (h) => changes.push(h))
+    const gc = await ca.acquire({ ttlMs: 60_000, wait: false })
+    const busy = await cb.acquire({ ttlMs: 60_000, wait: false }).then(
+      () => undefined,
+      (err: unknown) => err as LockBusyError,
+    )
+    expect(busy?.name).toBe('LockBusyError')
+    expect(busy?.holder).toBe(idA)
+    expect(busy?.expiresAtMs).toBe(gc.expiresAtMs)
+    expect(cb.holder()).toEqual({ peer: idA, token: gc.token, expiresAtMs: gc.expiresAtMs, mine: false })
+    await ca.release()
+    await waitFor(() => changes.at(-1) === null, "b to see the card's lock freed")
+    expect(cb.holder()).toBeNull()
+    const gd = await cb.acquire({ ttlMs: 60_000, wait: false })
+    expect(gd.token).toBeGreaterThan(gc.token)
+    expect(cb.holder()).toMatchObject({ peer: idB, mine: true })
+    await waitFor(() => ca.holder()?.peer === idB, 'a to see b holding the card')
   }, 90_000)
 })

@@ -80,7 +80,7 @@ interface Manual {
   readonly rejected: Array<SyncEngineEvents['sync:rejected']>
 }
 
-function manual(id: string, options: Partial<Pick<SyncEngineOptions, 'maxDocs' | 'snapshotMinChanges'>> = {}): Manual {
+function manual(id: string, options: Partial<Pick<SyncEngineOptions, 'maxDocs' | 'snapshotMinChanges' | 'now'>> = {}): Manual {
   const metrics = new MetricsRegistry()
   const outbox: Manual['outbox'] = []
   const engine = new SyncEngine({ automerge: A, metrics, send: (to, frame) => outbox.push({ to, frame }), ...options })
@@ -104,6 +104,13 @@ function pump(nodes: readonly Manual[], maxFrames = 100_000): number {
     }
   }
   return delivered
+}
+
+/** Delivers the frames `from` has queued right now (not the answers they cause) to their addressees. */
+function deliverQueued(from: Manual, nodes: readonly Manual[]): number {
+  const frames = from.outbox.splice(0)
+  for (const f of frames) nodes.find((n) => n.id === f.to)?.engine.receive(from.id, f.frame)
+  return frames.length
 }
 
 function link(a: Manual, b: Manual): void {
@@ -781,5 +788,115 @@ describe('peers', () => {
     pump([a, b])
     expect(states.length).toBeGreaterThan(0)
     expect(states.every((s) => s.doc === 'c' && s.peer === 'b')).toBe(true)
+  })
+})
+
+describe('sync latency (sync.latency_ms)', () => {
+  /** Two engines on one fake clock, with the document synced and the engines quiet. */
+  function pair(): { a: Manual; b: Manual; clock: { t: number } } {
+    const clock = { t: 1_000 }
+    const now = (): number => clock.t
+    const a = manual('a', { now })
+    const b = manual('b', { now })
+    a.engine.open('c', counter('c'))
+    b.engine.open('c', counter('c'))
+    link(a, b)
+    pump([a, b])
+    return { a, b, clock }
+  }
+
+  const latency = (m: Manual): { count: number; max: number } => {
+    const h = m.metrics.snapshot().histograms['sync.latency_ms']
+    return { count: h?.count ?? 0, max: h?.max ?? 0 }
+  }
+
+  it('times a local change until the peer reports heads that contain it', () => {
+    const { a, b, clock } = pair()
+    increment(a.engine, 'c', 1)
+    clock.t += 25
+    expect(deliverQueued(a, [b])).toBeGreaterThan(0)
+    expect(latency(a).count).toBe(0)
+    clock.t += 15
+    expect(deliverQueued(b, [a])).toBeGreaterThan(0)
+    expect(latency(a)).toEqual({ count: 1, max: 40 })
+    // Nothing more to time: the rest of the exchange records nothing, and b made no change of its own.
+    clock.t += 100
+    pump([a, b])
+    expect(latency(a).count).toBe(1)
+    expect(latency(b).count).toBe(0)
+  })
+
+  it('keeps one sample per peer: a burst of edits is timed from its first edit', () => {
+    const { a, b, clock } = pair()
+    increment(a.engine, 'c', 1)
+    clock.t += 5
+    increment(a.engine, 'c', 1)
+    clock.t += 5
+    pump([a, b])
+    expect(latency(a)).toEqual({ count: 1, max: 10 })
+  })
+
+  it('counts heads that descend from the change (the peer edited after receiving it)', () => {
+    const { a, b, clock } = pair()
+    increment(a.engine, 'c', 1)
+    clock.t += 10
+    deliverQueued(a, [b])
+    // b's answer naming exactly our change is lost; b edits on top of it and says so in its next message.
+    b.outbox.splice(0)
+    increment(b.engine, 'c', 5)
+    expect(b.outbox.length).toBeGreaterThan(0)
+    // a edits again meanwhile (its frame still in flight), so b's heads are neither our change nor our current heads:
+    // only ancestry tells.
+    increment(a.engine, 'c', 1)
+    clock.t += 20
+    deliverQueued(b, [a])
+    expect(latency(a)).toEqual({ count: 1, max: 30 })
+    expect(counterValue(a.engine, 'c')).toBe(7)
+  })
+
+  it('does not count heads of a peer that has not seen the change (concurrent edits)', () => {
+    const { a, b, clock } = pair()
+    // a's frame stays in flight while b's concurrent change reaches a.
+    increment(a.engine, 'c', 1)
+    increment(b.engine, 'c', 2)
+    clock.t += 10
+    deliverQueued(b, [a])
+    expect(counterValue(a.engine, 'c')).toBe(3)
+    expect(latency(a).count).toBe(0)
+    clock.t += 10
+    pump([a, b])
+    expect(latency(a)).toEqual({ count: 1, max: 20 })
+    expect(latency(b)).toEqual({ count: 1, max: 20 })
+  })
+
+  it('drops a sample nobody answered within 60 s, and the next change is timed afresh', () => {
+    const { a, b, clock } = pair()
+    // An answer that comes later than 60 s is not recorded at all.
+    increment(a.engine, 'c', 1)
+    clock.t += 60_001
+    pump([a, b])
+    expect(counterValue(b.engine, 'c')).toBe(1)
+    expect(latency(a).count).toBe(0)
+    // A change made once the old sample is over 60 s old replaces it, unanswered as it is.
+    increment(a.engine, 'c', 1)
+    clock.t += 60_001
+    increment(a.engine, 'c', 1)
+    clock.t += 7
+    pump([a, b])
+    expect(latency(a)).toEqual({ count: 1, max: 7 })
+    expect(counterValue(b.engine, 'c')).toBe(3)
+  })
+
+  it('forgets the samples of a removed peer', () => {
+    const { a, b, clock } = pair()
+    increment(a.engine, 'c', 1)
+    a.outbox.splice(0) // the connection dropped with the frame in it
+    a.engine.removePeer('b')
+    b.engine.removePeer('a')
+    clock.t += 10
+    link(a, b)
+    pump([a, b])
+    expect(counterValue(b.engine, 'c')).toBe(1)
+    expect(latency(a).count).toBe(0)
   })
 })

@@ -2,9 +2,12 @@
  * The ordering service end to end in memory: three super-peers run Raft (RaftDriver over the in-memory hub, in-memory
  * storage) and two plain peers submit through them; everything on one SimClock. Checks that every peer sees the same
  * entries in the same order, exactly once, also across the death of the leader, and that locks hand over in order.
+ * Also the public LockHandle over it: holder(), on('change') and acquire({ wait: false }).
  */
 import { describe, expect, it } from 'vitest'
+import { LockHandle, type LockHolder } from '../../../src/api/ordering-handles.js'
 import { RaftDriver } from '../../../src/consensus/raft/driver.js'
+import { InvalidOptionError, LockBusyError } from '../../../src/errors.js'
 import { RaftStorage } from '../../../src/consensus/raft/raft-storage.js'
 import type { OrderedEntry } from '../../../src/ordering/ordered-state.js'
 import { decodeOrderMessage } from '../../../src/ordering/order-messages.js'
@@ -233,5 +236,127 @@ describe('ordering service', () => {
     await room.runUntil(() => grants.length === 1)
     expect(grants[0]).toBeGreaterThan((grantA as { token: number }).token)
     expect(p2.replica.view.holder('k')?.holder).toBe(p2.client)
+  })
+})
+
+describe('LockHandle', () => {
+  async function started(): Promise<{ room: Room; p1: OrderingService; p2: OrderingService }> {
+    const room = new Room()
+    await room.start()
+    await room.runUntil(() => room.leader() !== undefined)
+    return { room, p1: room.services.get('p1') as OrderingService, p2: room.services.get('p2') as OrderingService }
+  }
+
+  const settled = <T>(r: PromiseSettledResult<T> | undefined): T => {
+    if (r === undefined) throw new Error('no result')
+    if (r.status === 'rejected') throw r.reason
+    return r.value
+  }
+
+  it('acquire({ wait: false }) is granted when free and rejects with LockBusyError, withdrawn, when held', async () => {
+    const { room, p1, p2 } = await started()
+    const l1 = new LockHandle(p1, 'card')
+    const l2 = new LockHandle(p2, 'card')
+    const changes: (LockHolder | null)[] = []
+    l2.on('change', (h) => changes.push(h))
+    expect(l2.holder()).toBeNull()
+
+    const g1 = settled((await room.all([l1.acquire({ ttlMs: 60_000, wait: false })]))[0])
+    await room.runUntil(() => l2.holder() !== null)
+    expect(l2.holder()).toEqual({ peer: 'p1', token: g1.token, expiresAtMs: g1.expiresAtMs, mine: false })
+    expect(l1.holder()).toMatchObject({ peer: 'p1', mine: true })
+    expect(changes).toEqual([l2.holder()])
+
+    const [busy] = await room.all([l2.acquire({ ttlMs: 60_000, wait: false })])
+    expect(busy?.status).toBe('rejected')
+    const err = (busy as PromiseRejectedResult).reason as LockBusyError
+    expect(err.name).toBe('LockBusyError')
+    expect(err).toMatchObject({ lock: 'card', holder: 'p1', expiresAtMs: g1.expiresAtMs })
+    expect(err.message).toContain(new Date(g1.expiresAtMs).toISOString())
+    expect(l2.grant).toBeNull()
+
+    // The busy request was withdrawn: releasing frees the lock instead of handing it to p2.
+    await room.all([l1.release()])
+    await room.runUntil(() => changes.length === 2)
+    expect(changes[1]).toBeNull()
+    expect(l2.holder()).toBeNull()
+    expect(p1.replica.view.holder('card')).toBeNull()
+
+    const g2 = settled((await room.all([l2.acquire({ ttlMs: 60_000, wait: false })]))[0])
+    expect(g2.token).toBeGreaterThan(g1.token)
+    expect(l2.holder()).toEqual({ peer: 'p2', token: g2.token, expiresAtMs: g2.expiresAtMs, mine: true })
+    expect(changes).toHaveLength(3)
+    expect(changes[2]).toEqual(l2.holder())
+  })
+
+  it('a wait: false caller never keeps a lock it was told is busy, whatever the timing of the release', async () => {
+    // 'queued': the holder releases the moment p2's replica applies p2's queued request, so the hand-over to p2 races
+    // p2's withdrawal; the others release that many simulated ms after p2 asks.
+    const outcomes = new Set<string>()
+    for (const when of ['queued', 0, 10, 20, 40, 80] as const) {
+      const { room, p1, p2 } = await started()
+      const l1 = new LockHandle(p1, 'k')
+      const l2 = new LockHandle(p2, 'k')
+      settled((await room.all([l1.acquire({ ttlMs: 60_000 })]))[0])
+      const release = new Promise<void>((resolve, reject) => {
+        const go = (): void => void l1.release().then(resolve, reject)
+        if (when !== 'queued') {
+          room.clock.setTimeout(go, when)
+          return
+        }
+        const off = p2.replica.events.on('reply', (r) => {
+          if (r.client !== p2.client || r.result.type !== 'queued') return
+          off()
+          go()
+        })
+      })
+      const attempt = l2.acquire({ ttlMs: 60_000, wait: false })
+      const [r] = await room.all<unknown>([attempt, release]) as [PromiseSettledResult<{ token: number }>]
+      // Let every peer apply everything (the withdrawal's own release included).
+      await room.all([p2.submit({ type: 'append', log: 'sync', value: 1 })])
+      await room.runUntil(() => p1.replica.appliedIndex === p2.replica.appliedIndex)
+      const holder = p1.replica.view.holder('k')
+      if (r?.status === 'fulfilled') {
+        outcomes.add('granted')
+        expect(holder).toMatchObject({ holder: p2.client, token: r.value.token })
+      } else {
+        outcomes.add('busy')
+        expect((r?.reason as Error).name).toBe('LockBusyError')
+        expect(holder).toBeNull()
+      }
+    }
+    expect(outcomes.has('busy')).toBe(true)
+  })
+
+  it('validates wait, and stops reporting changes once closed', async () => {
+    const { room, p1, p2 } = await started()
+    const l1 = new LockHandle(p1, 'k')
+    const l2 = new LockHandle(p2, 'k')
+    await expect(l1.acquire({ wait: 'no' as unknown as boolean })).rejects.toBeInstanceOf(InvalidOptionError)
+    const changes: unknown[] = []
+    l2.on('change', (h) => changes.push(h))
+    l2.close()
+    settled((await room.all([l1.acquire()]))[0])
+    await room.runUntil(() => p2.replica.view.holder('k') !== null)
+    expect(changes).toEqual([])
+  })
+
+  it('reports a holder learned from a snapshot, which carries no grant event', async () => {
+    const { room, p1 } = await started()
+    settled((await room.all([new LockHandle(p1, 'k').acquire({ ttlMs: 60_000 })]))[0])
+    for (const id of SUPERS) {
+      const driver = room.drivers.get(id) as RaftDriver
+      const service = room.services.get(id) as OrderingService
+      await room.all([driver.compact(service.replica.appliedIndex, service.replica.snapshotBytes())])
+    }
+    const late = await room.addSuper('s4')
+    const lock = new LockHandle(late, 'k')
+    const changes: (LockHolder | null)[] = []
+    lock.on('change', (h) => changes.push(h))
+    const leader = room.drivers.get(room.leader() as string) as RaftDriver
+    await room.all([leader.proposeConfigChange({ type: 'addLearner', node: 's4' })])
+    await room.runUntil(() => changes.length > 0)
+    expect(changes).toEqual([{ peer: 'p1', token: expect.any(Number) as number, expiresAtMs: expect.any(Number) as number, mine: false }])
+    expect(lock.holder()).toEqual(changes[0])
   })
 })
