@@ -1,110 +1,143 @@
-// The minimal demo: members with their connection type and presence, and a pad where everyone's cursor shows.
-// It uses the public API only.
-import { createPeer, type Member, type Room } from '../src/index.js'
+// The Synod demo: a shared board with collaborative card descriptions, live presence, an ordered activity feed,
+// card claims through a lock, and a consensus panel that shows the room's peers, links, roles and Raft state.
+// It uses the public API only (everything comes from src/index.ts, as an app would import 'synod').
+//
+// URL parameters: `room` (default `lobby`: share the link to share the room), `name` (default a random one per tab),
+// `bootstrap` (where the relay serves its addresses; default what `npm run demo` set, else this host's port 4002).
+import { createPeer, type Peer, type Room } from '../src/index.js'
+import { ActivityFeed, type Activity } from './activity.js'
+import { INITIAL_BOARD, type Board } from './board-model.js'
+import { BoardView } from './board-view.js'
+import { mountConsensusPanel } from './consensus/panel.js'
+import { mountPointers, PresenceOut, renderPeople } from './presence.js'
+import { byId, describeError, nameOf, notify } from './ui.js'
 
 declare const __SYNOD_BOOTSTRAP_URL__: string
-
-interface DemoPresence {
-  x?: number
-  y?: number
-  status?: string
-}
 
 const params = new URLSearchParams(location.search)
 const roomId = params.get('room') ?? 'lobby'
 const bootstrapUrl = params.get('bootstrap') ?? (__SYNOD_BOOTSTRAP_URL__ || `${location.protocol}//${location.hostname}:4002/bootstrap`)
 const name = params.get('name') ?? sessionStorage.getItem('synod-demo-name') ?? randomName()
 sessionStorage.setItem('synod-demo-name', name)
-
-const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T
+/** "Go offline" survives a reload of this tab, like airplane mode would. */
+const OFFLINE_KEY = `synod-demo-offline:${roomId}`
 
 function randomName(): string {
   const names = ['Ada', 'Grace', 'Alan', 'Barbara', 'Edsger', 'Leslie', 'Margaret', 'Donald', 'Frances', 'Ken']
-  return `${names[Math.floor(Math.random() * names.length)]}-${Math.floor(Math.random() * 90 + 10)}`
+  const pick = crypto.getRandomValues(new Uint32Array(2))
+  return `${names[(pick[0] ?? 0) % names.length]}-${((pick[1] ?? 0) % 90) + 10}`
 }
 
-function colorOf(id: string): string {
-  let h = 0
-  for (const c of id) h = (h * 31 + c.charCodeAt(0)) % 360
-  return `hsl(${h} 70% 45%)`
-}
-
-async function bootstrap(): Promise<string[]> {
+/**
+ * The relay's addresses, from its bootstrap URL. When the relay cannot be reached (the machine is offline, the relay
+ * is down), the addresses from the last visit are used, so the page still starts and connects once it can.
+ */
+async function relayAddresses(): Promise<string[]> {
+  const key = `synod-demo-relay:${bootstrapUrl}`
   try {
-    const res = await fetch(bootstrapUrl)
-    return ((await res.json()) as { multiaddrs: string[] }).multiaddrs
+    const res = await fetch(bootstrapUrl, { signal: AbortSignal.timeout(4_000) })
+    const { multiaddrs } = (await res.json()) as { multiaddrs: string[] }
+    localStorage.setItem(key, JSON.stringify(multiaddrs))
+    return multiaddrs
   } catch {
-    $('peer-status').textContent = `relay not reachable at ${bootstrapUrl}: working offline`
-    return []
+    const cached = JSON.parse(localStorage.getItem(key) ?? '[]') as string[]
+    notify(
+      cached.length > 0
+        ? `The relay at ${bootstrapUrl} is not reachable: working offline, and connecting when it is back.`
+        : `The relay at ${bootstrapUrl} is not reachable and this browser never reached it: working alone. Is \`npm run demo\` running?`,
+    )
+    return cached
   }
 }
 
-function render(room: Room, selfId: string): void {
-  const members = room.members()
-  $('empty').hidden = members.length > 0
-  $('members').replaceChildren(
-    ...members.map((m: Member) => {
-      const row = document.createElement('tr')
-      const presence = room.presence.get<DemoPresence>(m.id)
-      const cells = [m.name || '(no name)', `${m.id.slice(-8)}`, m.direct ? 'direct WebRTC' : 'via relay', presence?.status ?? '']
-      for (const [i, text] of cells.entries()) {
-        const td = document.createElement('td')
-        td.textContent = text
-        if (i === 2) td.className = m.direct ? 'direct' : 'relayed'
-        row.append(td)
-      }
-      return row
-    }),
-  )
-  const pad = $('pad')
-  pad.replaceChildren(
-    ...[{ id: selfId, name: `${name} (you)` }, ...members].flatMap((m) => {
-      const p = room.presence.get<DemoPresence>(m.id)
-      if (p?.x === undefined || p.y === undefined) return []
-      const dot = document.createElement('div')
-      dot.className = 'cursor'
-      dot.style.left = `${p.x * 100}%`
-      dot.style.top = `${p.y * 100}%`
-      dot.style.background = colorOf(m.id)
-      const label = document.createElement('span')
-      label.textContent = m.name
-      dot.append(label)
-      return [dot]
-    }),
-  )
+function showStatus(peer: Peer, room: Room): void {
+  const el = byId('peer-status')
+  const direct = room.members().filter((m) => m.direct).length
+  const status = peer.isOffline ? 'offline' : peer.status
+  el.dataset.status = status
+  el.textContent = peer.isOffline
+    ? 'Offline (you went offline)'
+    : status === 'online'
+      ? `Online · ${direct} direct connection${direct === 1 ? '' : 's'}`
+      : status === 'connecting'
+        ? 'Connecting…'
+        : 'Offline: no connection'
+  const toggle = byId<HTMLButtonElement>('offline-toggle')
+  toggle.disabled = false
+  toggle.textContent = peer.isOffline ? 'Go online' : 'Go offline'
+  toggle.setAttribute('aria-pressed', String(peer.isOffline))
 }
 
 async function main(): Promise<void> {
-  $('room-name').textContent = `· room ${roomId}`
-  $('self-name').textContent = name
-  const peer = await createPeer({ bootstrap: await bootstrap(), name })
-  const room = await peer.join(roomId)
-  const statusEl = $('peer-status')
-  const showStatus = (): void => {
-    statusEl.textContent = `${peer.status} · ${room.members().filter((m) => m.direct).length} direct connection(s)`
-  }
-  peer.on('status', showStatus)
-  const rerender = (): void => {
-    render(room, peer.id)
-    showStatus()
-  }
-  room.on('member:join', rerender)
-  room.on('member:leave', rerender)
-  room.on('member:update', rerender)
-  room.presence.on('change', rerender)
-  showStatus()
+  byId('room-name').textContent = `· ${roomId}`
+  byId('self-name').textContent = name
+  byId('copy-link').addEventListener('click', () => {
+    const link = new URL(location.href)
+    link.searchParams.delete('name')
+    void navigator.clipboard.writeText(link.href).then(
+      () => notify('Link copied: open it in another tab or browser to join this room.'),
+      () => notify(`Share this link: ${link.href}`),
+    )
+  })
 
-  let mine: DemoPresence = {}
-  const pad = $('pad')
-  pad.addEventListener('pointermove', (e) => {
-    const box = pad.getBoundingClientRect()
-    mine = { ...mine, x: (e.clientX - box.left) / box.width, y: (e.clientY - box.top) / box.height }
-    room.presence.set(mine)
+  const peer = await createPeer({ bootstrap: await relayAddresses(), name })
+  if (sessionStorage.getItem(OFFLINE_KEY) === '1') await peer.goOffline()
+  const room = await peer.join(roomId)
+  addEventListener('pagehide', () => peer.leaveAllNow())
+  const presence = new PresenceOut(room)
+  const self = { id: peer.id, name }
+  const feed = new ActivityFeed(byId('activity'), room.log<Activity>('activity'), peer, self, `synod-demo-outbox:${roomId}`)
+  mountConsensusPanel(byId('consensus-root'), room)
+
+  const status = (): void => showStatus(peer, room)
+  peer.on('status', () => {
+    status()
+    feed.refresh()
   })
-  $<HTMLInputElement>('status-input').addEventListener('input', (e) => {
-    mine = { ...mine, status: (e.target as HTMLInputElement).value }
-    room.presence.set(mine)
+  for (const e of ['member:join', 'member:leave', 'member:update'] as const) room.on(e, status)
+  status()
+  byId('offline-toggle').addEventListener('click', () => {
+    const goingOffline = !peer.isOffline
+    sessionStorage.setItem(OFFLINE_KEY, goingOffline ? '1' : '0')
+    if (goingOffline) void peer.goOffline().then(status)
+    else peer.goOnline()
+    status()
+    feed.refresh()
   })
+
+  byId('chat-form').addEventListener('submit', (e) => {
+    e.preventDefault()
+    const input = byId<HTMLInputElement>('chat-input')
+    feed.say('chat', input.value)
+    input.value = ''
+  })
+
+  const boardRoot = byId('board')
+  const doc = await room.doc<Board>('board', { initial: INITIAL_BOARD })
+  byId('board-loading').remove()
+  const board = new BoardView(boardRoot, {
+    room,
+    doc,
+    self,
+    presence,
+    announce: (text) => feed.say('event', text),
+    name: (id) => nameOf(room, peer.id, name, id),
+  })
+  mountPointers(boardRoot, room, peer.id, presence)
+  doc.on('error', (err) => notify(`Your last edits are synced but could not be saved in this browser: ${err.message}`))
+
+  const people = byId('people')
+  const drawPeople = (): void => {
+    renderPeople(people, room, { ...self, role: room.stats().ordering.role }, (id) => board.titleOf(id))
+  }
+  for (const e of ['member:join', 'member:leave', 'member:update'] as const) room.on(e, drawPeople)
+  room.presence.on('change', drawPeople)
+  drawPeople()
+  // Our own role changes without a member event (we are elected): redraw now and then as well.
+  setInterval(drawPeople, 2_000)
 }
 
-void main()
+main().catch((err: unknown) => {
+  notify(`Synod could not start: ${describeError(err)}`)
+  byId('board-loading').textContent = 'The board could not be loaded.'
+})
