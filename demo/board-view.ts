@@ -83,8 +83,8 @@ export class BoardView {
     if (existing !== undefined) return existing
     const headingId = `column-${column.id}`
     const inputId = `new-card-${column.id}`
-    const count = h('span', { class: 'count', 'aria-label': 'cards' })
-    const heading = h('h2', { id: headingId }, column.title, ' ', count)
+    const count = h('span', { class: 'count' })
+    const heading = h('h2', { id: headingId }, column.title, ' ', count, h('span', { class: 'sr-only' }, ' cards'))
     const list = h('ol', { class: 'cards', 'aria-labelledby': headingId })
     const input = h('input', { id: inputId, maxlength: 200, autocomplete: 'off', placeholder: 'Add a card…' })
     const form = h(

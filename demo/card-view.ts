@@ -91,6 +91,10 @@ export class CardView {
       this.claimResult,
       this.details,
     )
+    // Dragging inside the title or the description selects text; only the rest of the card drags it.
+    this.article.addEventListener('pointerdown', (e) => {
+      this.article.draggable = !(e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement)
+    })
     this.article.addEventListener('dragstart', (e) => {
       e.dataTransfer?.setData('text/x-synod-card', id)
       if (e.dataTransfer !== null) e.dataTransfer.effectAllowed = 'move'
@@ -116,12 +120,13 @@ export class CardView {
   renderPresence(): void {
     const room = this.ctx.room
     const others = room.members().filter((m) => m.state === 'alive' && presenceOf(room, m.id).editing?.card === this.id)
+    // The initials are decoration; screen readers get the names in words.
     this.editors.replaceChildren(
       ...others.map((m) =>
-        h('span', { class: 'editor', style: `--c:${colorOf(m.id)}`, title: `${m.name} is editing` }, (m.name[0] ?? '?').toUpperCase()),
+        h('span', { class: 'editor', style: `--c:${colorOf(m.id)}`, title: `${m.name} is editing`, 'aria-hidden': 'true' }, (m.name[0] ?? '?').toUpperCase()),
       ),
+      h('span', { class: 'sr-only' }, others.length === 0 ? '' : `Editing now: ${others.map((m) => m.name).join(', ')}`),
     )
-    this.editors.setAttribute('aria-label', others.length === 0 ? '' : `Editing now: ${others.map((m) => m.name).join(', ')}`)
     if (this.details.hidden) return
     const carets: RemoteCaret[] = []
     for (const m of others) {

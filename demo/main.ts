@@ -139,5 +139,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   notify(`Synod could not start: ${describeError(err)}`)
-  byId('board-loading').textContent = 'The board could not be loaded.'
+  const loading = document.getElementById('board-loading')
+  if (loading !== null) loading.textContent = 'The board could not be loaded.'
 })
