@@ -1,7 +1,8 @@
 // The demo app in three separate Chromium processes against a real relay process, driven only through its UI
 // (clicks and typing, reading what the page shows): a card added and edited in one browser appears in the others;
 // a card claimed in one cannot be claimed in another; a browser cut off for real keeps working, reloads without
-// losing anything, and merges when it reconnects; the consensus panel shows three peers, direct links and one leader.
+// losing anything, and merges when it reconnects; the consensus panel shows three peers, direct links and one leader;
+// when the leader's tab closes, the two others elect a new one.
 //
 // The cut-off is the demo's own "Go offline" button: it calls `peer.goOffline()`, which closes every connection
 // (WebRTC included) and makes the connection gater refuse all dials and inbound connections until "Go online".
@@ -11,7 +12,8 @@ import { launchBrowser } from './support/browsers.js'
 import { startRelayProcess, type RelayProcess } from './support/relay-process.js'
 
 const NAMES = ['Ada', 'Grace', 'Alan'] as const
-const ROOM = `demo-e2e-${process.pid}`
+/** A fresh room per run (and per repeat), so no state from an earlier run can leak in. */
+let room = ''
 const SLOW = { timeout: 45_000 }
 
 let relay: RelayProcess
@@ -30,7 +32,7 @@ test.afterAll(async () => {
 
 function demoUrl(name: string): string {
   const base = test.info().project.use.baseURL ?? ''
-  const q = new URLSearchParams({ room: ROOM, name, bootstrap: relay.bootstrapUrl })
+  const q = new URLSearchParams({ room, name, bootstrap: relay.bootstrapUrl })
   return `${base}/demo/?${q.toString()}`
 }
 
@@ -97,72 +99,82 @@ async function feed(page: Page): Promise<string[]> {
 
 test('three browsers share a board through the demo UI, with claims, a real cut-off and the consensus panel', async () => {
   test.setTimeout(300_000)
-  const [ada, grace, alan] = await Promise.all(NAMES.map(async (n, i) => open(browsers[i]!, n)))
-  const pages = [ada!, grace!, alan!]
+  room = `demo-e2e-${process.pid}-${Date.now()}`
+  const pages = await Promise.all(NAMES.map(async (n, i) => open(browsers[i]!, n)))
+  try {
+    await scenario(pages[0]!, pages[1]!, pages[2]!)
+  } finally {
+    await Promise.all(pages.map(async (p) => p.context().close()))
+  }
+})
+
+async function scenario(ada: Page, grace: Page, alan: Page): Promise<void> {
+  const pages = [ada, grace, alan]
   for (const p of pages) await expect(p.locator('#peer-status')).toContainText('Online · 2 direct', SLOW)
 
   // The consensus panel: three peers, all alive, directly linked, one leader.
   for (const p of pages) await expectHealthyPanel(p)
 
   // A card added in one browser appears in the others; edited in another, the edits appear everywhere.
-  await addCard(ada!, 'To do', 'Plan the launch')
-  for (const p of [grace!, alan!]) await expect(card(p, 'Plan the launch')).toBeVisible(SLOW)
-  await card(grace!, 'Plan the launch').getByRole('textbox', { name: 'Card title' }).fill('Plan the launch party')
+  await addCard(ada, 'To do', 'Plan the launch')
+  for (const p of [grace, alan]) await expect(card(p, 'Plan the launch')).toBeVisible(SLOW)
+  await card(grace, 'Plan the launch').getByRole('textbox', { name: 'Card title' }).fill('Plan the launch party')
   for (const p of pages) await expect(card(p, 'Plan the launch party')).toBeVisible(SLOW)
-  const adaDescription = await openDetails(ada!, 'Plan the launch party')
-  const graceDescription = await openDetails(grace!, 'Plan the launch party')
+  const adaDescription = await openDetails(ada, 'Plan the launch party')
+  const graceDescription = await openDetails(grace, 'Plan the launch party')
   await graceDescription.click()
   await graceDescription.pressSequentially('Ship it on Friday.')
   await expect(adaDescription).toHaveValue('Ship it on Friday.', SLOW)
   // Presence: Ada sees Grace's caret in the description and "editing" next to her name.
-  await expect(card(ada!, 'Plan the launch party').locator('.caret-label', { hasText: 'Grace' })).toBeVisible(SLOW)
-  await expect(ada!.locator('#people')).toContainText('editing “Plan the launch party”', SLOW)
+  await expect(card(ada, 'Plan the launch party').locator('.caret-label', { hasText: 'Grace' })).toBeVisible(SLOW)
+  await expect(ada.locator('#people')).toContainText('editing “Plan the launch party”', SLOW)
 
   // A card claimed in one browser cannot be claimed in another.
-  await card(ada!, 'Plan the launch party').getByRole('button', { name: 'Claim' }).click()
-  await expect(card(ada!, 'Plan the launch party')).toContainText('Claimed by you', SLOW)
-  await expect(card(alan!, 'Plan the launch party')).toContainText('Claimed by Ada', SLOW)
-  await card(alan!, 'Plan the launch party').getByRole('button', { name: 'Claim' }).click()
-  await expect(card(alan!, 'Plan the launch party').getByRole('status')).toContainText('Already claimed by Ada', SLOW)
-  await expect(card(alan!, 'Plan the launch party').getByRole('button', { name: 'Claim' })).toBeVisible()
-  await expect(card(ada!, 'Plan the launch party').getByRole('button', { name: 'Release' })).toBeVisible()
+  await card(ada, 'Plan the launch party').getByRole('button', { name: 'Claim' }).click()
+  await expect(card(ada, 'Plan the launch party')).toContainText('Claimed by you', SLOW)
+  await expect(card(alan, 'Plan the launch party')).toContainText('Claimed by Ada', SLOW)
+  await card(alan, 'Plan the launch party').getByRole('button', { name: 'Claim' }).click()
+  await expect(card(alan, 'Plan the launch party').getByRole('status')).toContainText('Already claimed by Ada', SLOW)
+  await expect(card(alan, 'Plan the launch party').getByRole('button', { name: 'Claim' })).toBeVisible()
+  await expect(card(ada, 'Plan the launch party').getByRole('button', { name: 'Release' })).toBeVisible()
 
   // The activity feed is one order for everyone.
-  await ada!.getByRole('textbox', { name: 'Chat message' }).fill('hello from Ada')
-  await ada!.getByRole('textbox', { name: 'Chat message' }).press('Enter')
-  for (const p of pages) await expect(p.locator('#activity')).toContainText('hello from Ada', SLOW)
-  const order = await feed(ada!)
-  for (const p of [grace!, alan!]) await expect.poll(async () => feed(p), SLOW).toEqual(order)
+  await ada.getByRole('textbox', { name: 'Chat message' }).fill('hello from Ada')
+  await ada.getByRole('textbox', { name: 'Chat message' }).press('Enter')
+  // (Committed entries only: until the log commits it, the sender shows its message as pending.)
+  for (const p of pages) await expect.poll(async () => feed(p), SLOW).toContain('hello from Ada')
+  const order = await feed(ada)
+  for (const p of [grace, alan]) await expect.poll(async () => feed(p), SLOW).toEqual(order)
 
   // Alan is cut off for real, edits, reloads while cut off, edits again; the others edit meanwhile.
-  await alan!.getByRole('button', { name: 'Go offline' }).click()
-  await expect(alan!.locator('#peer-status')).toContainText('Offline', SLOW)
-  await addCard(alan!, 'Doing', 'Written offline')
-  await alan!.getByRole('textbox', { name: 'Chat message' }).fill('said while offline')
-  await alan!.getByRole('textbox', { name: 'Chat message' }).press('Enter')
-  await addCard(ada!, 'To do', 'Written online')
-  await card(grace!, 'Plan the launch party').getByRole('button', { name: 'Move right' }).click()
-  for (const p of [ada!, grace!]) await expect(card(p, 'Written online')).toBeVisible(SLOW)
-  await expect(card(grace!, 'Written offline')).toHaveCount(0)
-  await expect(card(ada!, 'Written offline')).toHaveCount(0)
-  await expect(card(alan!, 'Written online')).toHaveCount(0)
+  await alan.getByRole('button', { name: 'Go offline' }).click()
+  await expect(alan.locator('#peer-status')).toContainText('Offline', SLOW)
+  await addCard(alan, 'Doing', 'Written offline')
+  await alan.getByRole('textbox', { name: 'Chat message' }).fill('said while offline')
+  await alan.getByRole('textbox', { name: 'Chat message' }).press('Enter')
+  await addCard(ada, 'To do', 'Written online')
+  await card(grace, 'Plan the launch party').getByRole('button', { name: 'Move right' }).click()
+  for (const p of [ada, grace]) await expect(card(p, 'Written online')).toBeVisible(SLOW)
+  await expect(card(grace, 'Written offline')).toHaveCount(0)
+  await expect(card(ada, 'Written offline')).toHaveCount(0)
+  await expect(card(alan, 'Written online')).toHaveCount(0)
 
-  await alan!.reload()
-  await expect(card(alan!, 'Written offline')).toBeVisible(SLOW)
-  await expect(alan!.locator('#peer-status')).toContainText('Offline', SLOW)
-  await expect(await openDetails(alan!, 'Plan the launch party')).toHaveValue('Ship it on Friday.')
-  await expect(alan!.locator('#activity')).toContainText('said while offline')
-  const offlineNotes = await openDetails(alan!, 'Written offline')
+  await alan.reload()
+  await expect(card(alan, 'Written offline')).toBeVisible(SLOW)
+  await expect(alan.locator('#peer-status')).toContainText('Offline', SLOW)
+  await expect(await openDetails(alan, 'Plan the launch party')).toHaveValue('Ship it on Friday.')
+  await expect(alan.locator('#activity')).toContainText('said while offline')
+  const offlineNotes = await openDetails(alan, 'Written offline')
   await offlineNotes.click()
   await offlineNotes.pressSequentially('Drafted on a plane.')
 
-  await alan!.getByRole('button', { name: 'Go online' }).click()
+  await alan.getByRole('button', { name: 'Go online' }).click()
   for (const p of pages) {
     await expect(card(p, 'Written offline')).toBeVisible(SLOW)
     await expect(card(p, 'Written online')).toBeVisible(SLOW)
     await expect(p.getByRole('list', { name: /Doing/ }).getByRole('article', { name: 'Card: Plan the launch party' })).toBeVisible(SLOW)
   }
-  await expect(await openDetails(ada!, 'Written offline')).toHaveValue('Drafted on a plane.', SLOW)
+  await expect(await openDetails(ada, 'Written offline')).toHaveValue('Drafted on a plane.', SLOW)
   for (const p of pages) await expect(p.locator('#activity')).toContainText('said while offline', SLOW)
 
   // After the reconnection: three peers again (Alan's old session gone), direct links, one leader.
@@ -174,5 +186,20 @@ test('three browsers share a board through the demo UI, with claims, a real cut-
     await p.screenshot({ path, fullPage: true })
     await test.info().attach(`demo-${NAMES[i]}`, { path, contentType: 'image/png' })
   }
+
+  // "Close the tab of the leader": the two others elect a new leader among themselves, and their panels show it.
+  const leaderAt = await Promise.all(pages.map(async (p) => (await p.getByTestId('raft-line').textContent())?.includes('you are the leader') === true))
+  const leader = pages[leaderAt.indexOf(true)]
+  expect(leader).toBeDefined()
+  await leader!.close({ runBeforeUnload: true })
+  for (const p of pages.filter((x) => x !== leader)) {
+    await expect
+      .poll(async () => {
+        const rows = await panelRows(p)
+        const alive = rows.filter((r) => r.state === 'alive')
+        return { alive: alive.length, leaders: alive.filter((r) => r.role === 'leader').length }
+      }, { timeout: 90_000, intervals: [500] })
+      .toEqual({ alive: 2, leaders: 1 })
+  }
   expect(errors).toEqual([])
-})
+}
