@@ -9,6 +9,7 @@ import { MetricsRegistry } from '../metrics/index.js'
 import { realClock, realRandom, realTimer } from '../runtime/index.js'
 import type { SuperPeerCapability } from '../ordering/election.js'
 import { RoomSession } from '../room/room-session.js'
+import type { Connection } from '@libp2p/interface'
 import type { SynodLibp2p } from '../transport/create-node.js'
 import { PeerDialer } from '../transport/peer-dialer.js'
 import type { RelayConnector } from '../transport/relay-connector.js'
@@ -58,6 +59,11 @@ export class Peer {
     })
     const update = (): void => this.updateStatus()
     for (const e of ['connection:open', 'connection:close'] as const) parts.node.addEventListener(e, update)
+    // A dial or upgrade already past the gater when goOffline() closed every connection completes afterwards (a
+    // WebRTC upgrade takes a while): close it too, or the peer is not cut off at all.
+    parts.node.addEventListener('connection:open', (e) => {
+      if (parts.gate.offline) void closeConnection(e.detail)
+    })
     parts.relays.on('relay:dialing', update)
     parts.relays.on('relay:dial-failed', update)
     parts.relays.on('relay:connect', update)
@@ -185,7 +191,7 @@ export class Peer {
     if (this.closing !== undefined) throw new PeerClosedError('the peer was closed')
     this.parts.gate.offline = true
     this.parts.relays.stop()
-    await Promise.all(this.parts.node.getConnections().map(async (c) => c.close().catch(() => c.abort(new Error('offline')))))
+    await Promise.all(this.parts.node.getConnections().map(closeConnection))
     this.updateStatus()
   }
 
@@ -214,4 +220,8 @@ export class Peer {
     this.currentStatus = status
     this.events.emit('status', status)
   }
+}
+
+async function closeConnection(c: Connection): Promise<void> {
+  await c.close().catch(() => c.abort(new Error('offline')))
 }

@@ -49,6 +49,10 @@ function gater(allowPrivate: boolean, gate: { offline: boolean }): ConnectionGat
     denyDialMultiaddr: (addr) => gate.offline || (allowPrivate ? false : isLocalAddress(addr)),
     denyInboundConnection: () => gate.offline,
     denyInboundRelayedConnection: () => gate.offline,
+    // A connection whose dial began before going offline is refused at its last steps as well.
+    denyOutboundConnection: () => gate.offline,
+    denyInboundUpgradedConnection: () => gate.offline,
+    denyOutboundUpgradedConnection: () => gate.offline,
   }
 }
 

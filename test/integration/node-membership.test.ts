@@ -51,8 +51,10 @@ describe('membership between Node peers', () => {
 
     await c.goOffline()
     await waitFor(() => seen.includes('dead') && seenByB.includes('dead'), 'c declared dead', 20_000)
-    expect(seen.slice(0, 3)).toEqual(['alive', 'suspect', 'dead']) // suspected first, as SWIM does, then dead
-    expect(seen).toContain('dead')
+    // Suspected first, as SWIM does, then dead (a loaded machine may add a refuted suspicion before the cut-off).
+    expect(seen.indexOf('suspect')).toBeGreaterThan(0)
+    expect(seen.indexOf('suspect')).toBeLessThan(seen.indexOf('dead'))
+    expect(seen.at(-1)).toBe('dead')
     expect(ra.stats().metrics.counters['membership.declared_dead']).toBeGreaterThanOrEqual(1)
     // The election no longer counts it, and b is still alive everywhere.
     expect(stateOf(ra, b.id)).toBe('alive')
