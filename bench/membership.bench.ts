@@ -28,7 +28,7 @@ import {
   type StallSchedule,
   type SwimClusterOptions,
 } from '../test/sim/support/swim-cluster.js'
-import { resultsDir, writeResult, type BenchRow } from './support/report.js'
+import { markdownTable, resultsDir, writeResult, type BenchRow } from './support/report.js'
 
 const int = (name: string, fallback: number): number => {
   const v = Number(process.env[name] ?? fallback)
@@ -384,12 +384,6 @@ if (!isMainThread && workerData === WORKER_TAG) {
 
 const pct = (loss: number): string => `${Math.round(loss * 100)}%`
 const fixed = (v: number, digits = 2): string => v.toFixed(digits)
-
-function markdownTable(head: readonly string[], body: readonly (readonly string[])[]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]?.length ?? 0)))
-  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`
-  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n')
-}
 
 function distributionTable(rows: readonly BenchRow[]): string {
   const body = rows.map((r) => {

@@ -6,7 +6,8 @@
 // appended once the room answers. Each item carries an id: a retry after an attempt whose outcome was unknown may
 // land twice in the log, and the feed shows it once.
 import type { LogEntry, LogHandle, Peer } from '../src/index.js'
-import { clockTime, colorOf, h } from './ui.js'
+import { h } from './dom.js'
+import { clockTime, colorOf } from './ui.js'
 
 export interface Activity {
   id: string
@@ -30,6 +31,8 @@ export class ActivityFeed {
   private readonly offs: (() => void)[] = []
   private retry: ReturnType<typeof setTimeout> | undefined
   private shownIndex = 0
+  /** Entries in the list (the pending items come after them). */
+  private entriesShown = 0
 
   constructor(
     private readonly list: HTMLOListElement,
@@ -48,7 +51,7 @@ export class ActivityFeed {
       }),
     )
     for (const e of log.entries()) this.show(e)
-    this.offs.push(peer.on('status', (s) => s === 'online' && this.flush()))
+    this.offs.push(peer.on('status', () => this.refresh()))
     this.renderPending()
     this.flush()
   }
@@ -105,9 +108,12 @@ export class ActivityFeed {
       a.kind === 'chat' ? ': ' : ' ',
       h('span', { class: 'text' }, a.text),
     )
-    const firstPending = this.list.querySelector('li.pending')
-    this.list.insertBefore(item, firstPending)
-    while (this.list.querySelectorAll('li.entry').length > MAX_SHOWN) this.list.querySelector('li.entry')?.remove()
+    this.list.insertBefore(item, this.list.querySelector('li.pending'))
+    this.entriesShown++
+    if (this.entriesShown > MAX_SHOWN) {
+      this.list.querySelector('li.entry')?.remove()
+      this.entriesShown--
+    }
     item.scrollIntoView({ block: 'nearest' })
   }
 
@@ -135,7 +141,7 @@ export class ActivityFeed {
     }
   }
 
-  /** Called when the peer goes on or offline, so the pending items say which. */
+  /** The peer went on or offline: the pending items say which, and sending resumes if it can. */
   refresh(): void {
     this.renderPending()
     this.flush()

@@ -40,10 +40,10 @@ export class BoardError extends Error {
   override readonly name = 'BoardError'
 }
 
-/** The cards of a column, in display order. */
+/** The cards of a column, in display order (a card whose column vanished counts in the first one). */
 export function cardsIn(board: Board, column: string): Card[] {
   return Object.values(board.cards)
-    .filter((c) => c.column === column)
+    .filter((c) => columnOf(board, c) === column)
     .sort((a, b) => a.pos - b.pos || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
 }
 

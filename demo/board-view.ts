@@ -1,9 +1,11 @@
 // The board: a column per board column, each with its cards in order and a form to add one. It redraws from the
 // document on every change (local or from a peer), keeping each card's element (and so the focus and the caret of
 // whoever is typing in it) across redraws.
-import { addCard, BoardError, cardsIn, columnOf, moveCard, type Board, type Column } from './board-model.js'
+import { addCard, BoardError, cardsIn, moveCard, type Board, type Column } from './board-model.js'
 import { CardView, type BoardContext } from './card-view.js'
-import { describeError, h, notify } from './ui.js'
+import { editingSignature } from './presence.js'
+import { h } from './dom.js'
+import { describeError, notify } from './ui.js'
 
 interface ColumnView {
   readonly section: HTMLElement
@@ -18,6 +20,8 @@ export class BoardView {
   private readonly offs: (() => void)[] = []
   /** What the cards get: the board's context plus moving, which the board does (it also serves drag and drop). */
   private readonly context: BoardContext
+  /** Who was editing what at the last presence redraw (see editingSignature). */
+  private editingKey = ''
 
   constructor(
     private readonly root: HTMLElement,
@@ -25,8 +29,15 @@ export class BoardView {
   ) {
     this.context = { ...ctx, move: (id, column, before) => this.move(id, column, before) }
     this.offs.push(ctx.doc.on('change', ({ value }) => this.render(value)))
-    this.offs.push(ctx.room.presence.on('change', () => this.renderPresence()))
-    this.offs.push(ctx.room.on('member:leave', () => this.renderPresence()))
+    // Presence changes at pointer rate; the cards only show who edits what, so they redraw only when that changes.
+    const onPresence = (): void => {
+      const key = editingSignature(ctx.room)
+      if (key === this.editingKey) return
+      this.editingKey = key
+      this.renderPresence()
+    }
+    this.offs.push(ctx.room.presence.on('change', onPresence))
+    this.offs.push(ctx.room.on('member:leave', onPresence))
     // A claim shows its holder's name, which arrives with the holder's heartbeat, maybe after the claim itself.
     for (const e of ['member:join', 'member:update'] as const) {
       this.offs.push(ctx.room.on(e, () => this.cards.forEach((view) => view.renderClaim())))
@@ -55,15 +66,6 @@ export class BoardView {
         // Only move elements that are out of place: moving an element takes the focus out of it.
         if (view.list.children[i] !== cardView.li) view.list.insertBefore(cardView.li, view.list.children[i] ?? null)
       })
-    }
-    // Cards whose column is gone are shown in the first column rather than hidden.
-    for (const card of Object.values(board.cards)) {
-      if (seen.has(card.id) || columnOf(board, card) === card.column) continue
-      const first = this.columns.get(columnOf(board, card))
-      let cardView = this.cards.get(card.id)
-      if (cardView === undefined) this.cards.set(card.id, (cardView = new CardView(card, this.context)))
-      first?.list.append(cardView.li)
-      seen.add(card.id)
     }
     for (const [id, view] of this.cards) {
       if (seen.has(id)) continue

@@ -1,11 +1,12 @@
 // One card on the board: its title (a field of the board document), its description (collaborative text, a
 // `room.text` of its own), who is editing it (presence), and its claim (a `room.lock` with a lease: only one peer
 // can hold it, and the room's super-peers decide who).
-import type { DocHandle, LockHandle, Room } from '../src/index.js'
+import { AbortError, LockBusyError, type DocHandle, type LockHandle, type Room } from '../src/index.js'
 import { deleteCard, renameCard, stepTarget, type Board, type Card } from './board-model.js'
 import { withCarets, type RemoteCaret } from './carets.js'
 import { presenceOf, type PresenceOut } from './presence.js'
-import { clockTime, colorOf, describeError, h, notify } from './ui.js'
+import { h } from './dom.js'
+import { clockTime, colorOf, describeError, notify } from './ui.js'
 
 /** How long a claim lasts unless released: long enough to work on a card, short enough that a closed tab frees it. */
 export const CLAIM_TTL_MS = 10 * 60_000
@@ -119,7 +120,10 @@ export class CardView {
   /** Redraws who is editing this card and, if its description is open, their carets in it. */
   renderPresence(): void {
     const room = this.ctx.room
-    const others = room.members().filter((m) => m.state === 'alive' && presenceOf(room, m.id).editing?.card === this.id)
+    const others = room.members().flatMap((m) => {
+      const editing = presenceOf(room, m.id).editing
+      return m.state === 'alive' && editing?.card === this.id ? [{ ...m, editing }] : []
+    })
     // The initials are decoration; screen readers get the names in words.
     this.editors.replaceChildren(
       ...others.map((m) =>
@@ -129,9 +133,8 @@ export class CardView {
     )
     if (this.details.hidden) return
     const carets: RemoteCaret[] = []
-    for (const m of others) {
-      const editing = presenceOf(room, m.id).editing
-      if (editing?.field === 'description' && editing.sel !== undefined) carets.push({ peerId: m.id, name: m.name, sel: editing.sel })
+    for (const { id, name, editing } of others) {
+      if (editing.field === 'description' && editing.sel !== undefined) carets.push({ peerId: id, name, sel: editing.sel })
     }
     this.drawCarets(carets)
   }
@@ -244,11 +247,10 @@ export class CardView {
 }
 
 function claimFailure(err: unknown, ctx: BoardContext): string {
-  const e = err as { name?: string; holder?: string; expiresAtMs?: number }
-  if (e.name === 'LockBusyError') {
-    const until = typeof e.expiresAtMs === 'number' ? ` until ${clockTime(e.expiresAtMs)}` : ''
-    return `Already claimed by ${e.holder === undefined || e.holder === '' ? 'someone else' : ctx.name(e.holder)}${until}.`
+  if (err instanceof LockBusyError) {
+    // The holder is '' (and its expiry 0) when the lock was freed meanwhile and nobody is known to hold it.
+    return err.holder === '' ? 'Already claimed by someone else.' : `Already claimed by ${ctx.name(err.holder)} until ${clockTime(err.expiresAtMs)}.`
   }
-  if (e.name === 'AbortError') return 'The room’s super-peers did not answer in time (are you offline?). Try again.'
+  if (err instanceof AbortError) return 'The room’s super-peers did not answer in time (are you offline?). Try again.'
   return `Could not claim: ${describeError(err)}`
 }

@@ -1,7 +1,8 @@
 // Other peers' carets and selections inside a textarea. A textarea cannot hold markup, so a "mirror" div sits exactly
 // over it with the same font, padding and wrapping and transparent text; marks and carets placed in the mirror's
 // text land where the characters are in the textarea.
-import { colorOf, h } from './ui.js'
+import { h } from './dom.js'
+import { colorOf } from './ui.js'
 
 export interface RemoteCaret {
   peerId: string

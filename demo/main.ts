@@ -9,7 +9,7 @@ import { ActivityFeed, type Activity } from './activity.js'
 import { INITIAL_BOARD, type Board } from './board-model.js'
 import { BoardView } from './board-view.js'
 import { mountConsensusPanel } from './consensus/panel.js'
-import { mountPointers, PresenceOut, renderPeople } from './presence.js'
+import { editingSignature, mountPointers, PresenceOut, renderPeople } from './presence.js'
 import { byId, describeError, nameOf, notify } from './ui.js'
 
 declare const __SYNOD_BOOTSTRAP_URL__: string
@@ -90,17 +90,15 @@ async function main(): Promise<void> {
   mountConsensusPanel(byId('consensus-root'), room)
 
   const status = (): void => showStatus(peer, room)
-  peer.on('status', () => {
-    status()
-    feed.refresh()
-  })
+  peer.on('status', status)
   for (const e of ['member:join', 'member:leave', 'member:update'] as const) room.on(e, status)
   status()
   byId('offline-toggle').addEventListener('click', () => {
     const goingOffline = !peer.isOffline
     sessionStorage.setItem(OFFLINE_KEY, goingOffline ? '1' : '0')
-    if (goingOffline) void peer.goOffline().then(status)
+    if (goingOffline) void peer.goOffline()
     else peer.goOnline()
+    // The switch may not change peer.status (offline for lack of connections already): update what it shows here.
     status()
     feed.refresh()
   })
@@ -127,14 +125,27 @@ async function main(): Promise<void> {
   doc.on('error', (err) => notify(`Your last edits are synced but could not be saved in this browser: ${err.message}`))
 
   const people = byId('people')
+  let selfRole = room.stats().ordering.role
+  let editing = editingSignature(room)
   const drawPeople = (): void => {
-    renderPeople(people, room, { ...self, role: room.stats().ordering.role }, (id) => board.titleOf(id))
+    renderPeople(people, room, { ...self, role: selfRole }, (id) => board.titleOf(id))
   }
   for (const e of ['member:join', 'member:leave', 'member:update'] as const) room.on(e, drawPeople)
-  room.presence.on('change', drawPeople)
+  // Presence changes at pointer rate; the list shows only who edits what.
+  room.presence.on('change', () => {
+    const next = editingSignature(room)
+    if (next === editing) return
+    editing = next
+    drawPeople()
+  })
   drawPeople()
-  // Our own role changes without a member event (we are elected): redraw now and then as well.
-  setInterval(drawPeople, 2_000)
+  // Our own role changes without a member event (we are elected): look now and then.
+  setInterval(() => {
+    const role = room.stats().ordering.role
+    if (role === selfRole) return
+    selfRole = role
+    drawPeople()
+  }, 2_000)
 }
 
 main().catch((err: unknown) => {

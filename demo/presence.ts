@@ -2,7 +2,8 @@
 // its selection there), the "People here" list, and the other peers' pointers drawn over the board. Presence is
 // ephemeral: it is never stored and vanishes when a peer leaves.
 import type { Room } from '../src/index.js'
-import { colorOf, h } from './ui.js'
+import { displayName, h, roleLabel } from './dom.js'
+import { colorOf } from './ui.js'
 
 export interface Editing {
   card: string
@@ -35,6 +36,11 @@ export function presenceOf(room: Room, peerId: string): DemoPresence {
   return out
 }
 
+/** Who is editing which card and field, with their selection: what the board and the people list show. */
+export function editingSignature(room: Room): string {
+  return JSON.stringify(room.members().map((m) => [m.id, m.state, presenceOf(room, m.id).editing ?? null]))
+}
+
 /** This peer's presence: each part of the UI updates its own fields, and the room gets the merged value. */
 export class PresenceOut {
   private value: DemoPresence = {}
@@ -57,8 +63,6 @@ export class PresenceOut {
   }
 }
 
-const ROLE_TEXT = { leader: 'leader', super: 'super-peer', peer: 'peer' } as const
-
 /** The "People here" list: name, role, state, connection, and the card each one is editing. */
 export function renderPeople(
   list: HTMLElement,
@@ -70,7 +74,7 @@ export function renderPeople(
     { id: self.id, name: self.name, state: 'alive', role: self.role, link: 'you' },
     ...room.members().map((m) => ({
       id: m.id,
-      name: m.name === '' ? `peer …${m.id.slice(-6)}` : m.name,
+      name: displayName(m.name, m.id),
       state: m.state,
       role: m.role,
       link: m.direct ? 'direct' : 'via relay',
@@ -85,7 +89,7 @@ export function renderPeople(
         { class: `person state-${r.state}` },
         h('span', { class: 'dot', style: `background:${colorOf(r.id)}`, 'aria-hidden': 'true' }),
         h('span', { class: 'person-name' }, r.name, r.id === self.id ? ' (you)' : ''),
-        h('span', { class: `badge role-${r.role}` }, ROLE_TEXT[r.role]),
+        h('span', { class: `badge role-${r.role}` }, roleLabel(r.role)),
         r.state === 'alive' ? null : h('span', { class: 'badge warn' }, r.state),
         h('span', { class: 'muted' }, r.link),
         title === undefined ? null : h('span', { class: 'editing' }, `editing “${title}”`),

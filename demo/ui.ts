@@ -1,27 +1,11 @@
-// Small DOM helpers shared by the demo's views, and how a peer is named and coloured on screen.
+// Page helpers for the board: elements by id, the notice line, how a peer is named and coloured, times and errors.
 import type { Room } from '../src/index.js'
+import { displayName } from './dom.js'
 
 export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   const found = document.getElementById(id)
   if (found === null) throw new Error(`the page has no #${id}`)
   return found as T
-}
-
-type Child = Node | string | null | undefined | false
-
-/** Creates an element with attributes (`class`, `aria-*`, `data-*`, …) and children; null/false children are skipped. */
-export function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string | number | boolean | undefined> = {},
-  ...children: Child[]
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag)
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === false) continue
-    node.setAttribute(key, value === true ? '' : String(value))
-  }
-  for (const child of children) if (child !== null && child !== undefined && child !== false) node.append(child)
-  return node
 }
 
 /** A stable colour per peer, the same in every browser. */
@@ -34,8 +18,7 @@ export function colorOf(peerId: string): string {
 /** The name a peer goes by in this room, or a short form of its id while its heartbeat has not arrived. */
 export function nameOf(room: Room, selfId: string, selfName: string, peerId: string): string {
   if (peerId === selfId) return selfName
-  const member = room.members().find((m) => m.id === peerId)
-  return member !== undefined && member.name !== '' ? member.name : `peer …${peerId.slice(-6)}`
+  return displayName(room.members().find((m) => m.id === peerId)?.name, peerId)
 }
 
 export function clockTime(ms: number): string {

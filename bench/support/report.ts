@@ -30,8 +30,13 @@ export function formatTable(rows: readonly BenchRow[]): string {
     ...[r.summary.p50, r.summary.p95, r.summary.p99, r.summary.min, r.summary.max].map((v) => v.toFixed(1)),
     r.unit,
   ])
+  return markdownTable(head, body)
+}
+
+/** A Markdown table with its columns padded to their widest cell. */
+export function markdownTable(head: readonly string[], body: readonly (readonly string[])[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]?.length ?? 0)))
-  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`
+  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`
   return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n')
 }
 

@@ -1,7 +1,7 @@
 // A live uPlot line chart that follows its container's width and the page's theme, with a text summary that stands
 // in for the canvas for screen readers (and for anyone who would rather read a number than a line).
 import uPlot from 'uplot'
-import { el, uniqueId } from './dom.js'
+import { h, uniqueId } from '../dom.js'
 
 export interface ChartLine {
   readonly label: string
@@ -40,13 +40,13 @@ export class LiveChart {
   constructor(private readonly options: LiveChartOptions) {
     this.height = options.height ?? 140
     const summaryId = uniqueId('cp-chart-summary')
-    this.canvas = el('div', { class: 'cp-chart-canvas', role: 'img', 'aria-labelledby': summaryId })
-    this.side = el('span', { class: 'cp-chart-side', 'data-testid': `${options.testId}-side` })
-    this.summary = el('p', { class: 'cp-chart-summary', id: summaryId, 'data-testid': `${options.testId}-summary` })
-    this.element = el(
+    this.canvas = h('div', { class: 'cp-chart-canvas', role: 'img', 'aria-labelledby': summaryId })
+    this.side = h('span', { class: 'cp-chart-side', 'data-testid': `${options.testId}-side` })
+    this.summary = h('p', { class: 'cp-chart-summary', id: summaryId, 'data-testid': `${options.testId}-summary` })
+    this.element = h(
       'figure',
       { class: 'cp-chart', 'data-testid': options.testId },
-      el('figcaption', {}, el('span', { class: 'cp-chart-title' }, options.title), ' ', this.side),
+      h('figcaption', {}, h('span', { class: 'cp-chart-title' }, options.title), ' ', this.side),
       this.canvas,
       this.summary,
     )

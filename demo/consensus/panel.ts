@@ -6,7 +6,7 @@ import 'uplot/dist/uPlot.min.css'
 import './panel.css'
 import { InvalidOptionError, type Room, type RoomStats } from '../../src/index.js'
 import { LiveChart } from './charts.js'
-import { el } from './dom.js'
+import { h } from '../dom.js'
 import {
   formatMs,
   intervalMean,
@@ -46,10 +46,10 @@ export function mountConsensusPanel(root: HTMLElement, room: Room, options: Cons
   }
 
   const topology = createTopologyView()
-  const raft = el('p', { class: 'cp-raft', 'data-testid': 'raft-line' })
-  const quorum = el('p', { class: 'cp-quorum', 'data-testid': 'quorum-line' })
-  const superPeers = el('ul', { class: 'cp-supers', 'aria-label': 'Super-peers', 'data-testid': 'super-peers' })
-  const links = el('p', { class: 'cp-links', 'data-testid': 'links-summary' })
+  const raft = h('p', { class: 'cp-raft', 'data-testid': 'raft-line' })
+  const quorum = h('p', { class: 'cp-quorum', 'data-testid': 'quorum-line' })
+  const superPeers = h('ul', { class: 'cp-supers', 'aria-label': 'Super-peers', 'data-testid': 'super-peers' })
+  const links = h('p', { class: 'cp-links', 'data-testid': 'links-summary' })
   const latency = new LiveChart({
     title: 'Sync latency (ms)',
     testId: 'latency-chart',
@@ -67,12 +67,12 @@ export function mountConsensusPanel(root: HTMLElement, room: Room, options: Cons
 
   root.classList.add('consensus-panel')
   root.replaceChildren(
-    el(
+    h(
       'div',
       { class: 'cp-layout' },
-      el('div', { class: 'cp-col' }, topology.graph, links),
-      el('div', { class: 'cp-col' }, raft, quorum, superPeers, topology.table),
-      el('div', { class: 'cp-col cp-charts' }, latency.element, rates.element),
+      h('div', { class: 'cp-col' }, topology.graph, links),
+      h('div', { class: 'cp-col' }, raft, quorum, superPeers, topology.table),
+      h('div', { class: 'cp-col cp-charts' }, latency.element, rates.element),
     ),
   )
 
@@ -95,7 +95,7 @@ export function mountConsensusPanel(root: HTMLElement, room: Room, options: Cons
     quorum.textContent = q ?? ''
     quorum.hidden = q === null
     const lines = superPeerLines(stats.ordering, t)
-    superPeers.replaceChildren(...lines.map((line) => el('li', {}, line)))
+    superPeers.replaceChildren(...lines.map((line) => h('li', {}, line)))
     superPeers.hidden = lines.length === 0
   }
 

@@ -2,6 +2,7 @@
 // latency). It imports only the public API (src/index.ts) and uPlot. This file: the panel's pure maths and texts,
 // with no DOM and no clock, so that the unit tests can pin them down.
 import type { HistogramSnapshot, MetricsSnapshot, OrderingStats, Topology } from '../../src/index.js'
+import { displayName, roleLabel } from '../dom.js'
 
 /** One reading of the room's cumulative metrics, and when it was taken (ms on any monotonic clock). */
 export interface MetricsSample {
@@ -111,17 +112,10 @@ export class PointRing {
 }
 
 export type TopologyNode = Topology['nodes'][number]
-export type Role = TopologyNode['role']
-
-/** The role as the panel writes it; e2e tests match these exact words. */
-export function roleLabel(role: Role): 'leader' | 'super-peer' | 'peer' {
-  return role === 'leader' ? 'leader' : role === 'super' ? 'super-peer' : 'peer'
-}
 
 /** A peer's name in the room, or a short form of its id while its heartbeat (which carries the name) is missing. */
 export function nameIn(topology: Topology, id: string): string {
-  const node = topology.nodes.find((n) => n.id === id)
-  return node !== undefined && node.name !== '' ? node.name : `peer …${id.slice(-6)}`
+  return displayName(topology.nodes.find((n) => n.id === id)?.name, id)
 }
 
 export interface LinkCount {

@@ -1,8 +1,8 @@
 // The room's graph (an SVG, peers on a circle) and the Peers table, both redrawn from `room.topology()`. Colours and
 // dash patterns live in panel.css, keyed by the classes set here, so that the theme (light/dark) applies to the SVG.
 import type { OrderingStats, Topology } from '../../src/index.js'
-import { el, svgEl } from './dom.js'
-import { countLinks, nameIn, roleLabel, topologySummary, type TopologyNode } from './series.js'
+import { h, roleLabel, svgEl } from '../dom.js'
+import { countLinks, nameIn, topologySummary, type TopologyNode } from './series.js'
 
 const VIEW_W = 360
 const VIEW_H = 260
@@ -25,15 +25,15 @@ export function createTopologyView(): TopologyView {
     preserveAspectRatio: 'xMidYMid meet',
     'data-testid': 'topology-graph',
   })
-  const tbody = el('tbody')
-  const table = el(
+  const tbody = h('tbody')
+  const table = h(
     'table',
     { class: 'cp-table', 'data-testid': 'peers-table' },
-    el('caption', {}, 'Peers'),
-    el(
+    h('caption', {}, 'Peers'),
+    h(
       'thead',
       {},
-      el('tr', {}, ...['Name', 'Role', 'State', 'Links', 'Score'].map((h) => el('th', { scope: 'col' }, h))),
+      h('tr', {}, ...['Name', 'Role', 'State', 'Links', 'Score'].map((label) => h('th', { scope: 'col' }, label))),
     ),
     tbody,
   )
@@ -41,8 +41,8 @@ export function createTopologyView(): TopologyView {
   let drawnGraph = ''
   let drawnTable = ''
   return {
-    graph: el('figure', { class: 'cp-topology' }, svg, legend()),
-    table: el('div', { class: 'cp-table-wrap' }, table),
+    graph: h('figure', { class: 'cp-topology' }, svg, legend()),
+    table: h('div', { class: 'cp-table-wrap' }, table),
     update(topology, ordering) {
       const summary = topologySummary(topology, ordering)
       // Scores drift continuously; they are in the table, not the picture, so they only redraw the table.
@@ -141,27 +141,27 @@ function drawNode(topology: Topology, node: TopologyNode, x: number, y: number, 
 function tableRows(topology: Topology): HTMLTableRowElement[] {
   return tableOrder(topology).map((node) => {
     const links = countLinks(topology, node.id)
-    return el(
+    return h(
       'tr',
       { 'data-peer-id': node.id, 'data-role': node.role, 'data-state': node.state, class: node.self ? 'cp-self' : undefined },
       // Plain cells throughout, so that a test can address every column the same way.
-      el('td', { class: 'cp-name' }, nameIn(topology, node.id) + (node.self ? ' (you)' : '')),
-      el('td', { class: `cp-role cp-role-${node.role}` }, roleLabel(node.role)),
-      el('td', { class: `cp-state cp-state-${node.state}` }, node.state),
-      el('td', {}, `${links.direct} direct, ${links.relayed} relayed`),
+      h('td', { class: 'cp-name' }, nameIn(topology, node.id) + (node.self ? ' (you)' : '')),
+      h('td', { class: `cp-role cp-role-${node.role}` }, roleLabel(node.role)),
+      h('td', { class: `cp-state cp-state-${node.state}` }, node.state),
+      h('td', {}, `${links.direct} direct, ${links.relayed} relayed`),
       // This peer's gossipsub score of the member; it does not score itself.
-      el('td', { class: 'cp-num' }, node.self ? '—' : node.score.toFixed(1)),
+      h('td', { class: 'cp-num' }, node.self ? '—' : node.score.toFixed(1)),
     )
   })
 }
 
 function legend(): HTMLElement {
   const item = (swatch: string, label: string): HTMLElement =>
-    el('li', {}, el('span', { class: `cp-swatch ${swatch}`, 'aria-hidden': 'true' }), label)
-  return el(
+    h('li', {}, h('span', { class: `cp-swatch ${swatch}`, 'aria-hidden': 'true' }), label)
+  return h(
     'figcaption',
     { class: 'cp-legend' },
-    el(
+    h(
       'ul',
       { 'aria-label': 'Legend' },
       item('cp-swatch-leader', 'leader (L)'),

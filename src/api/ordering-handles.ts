@@ -128,20 +128,17 @@ export class LockHandle {
     readonly name: string,
   ) {
     checkName('lock', name)
-    this.reported = service.replica.view.holder(name)?.token ?? 0
     const replica = service.replica
+    this.reported = replica.view.holder(name)?.token ?? 0
     this.unsubscribe = [
       replica.events.on('event', (e) => {
         // The view already shows the state after the whole entry (a release may hand the lock on in the same entry),
         // so report from the event itself: `null`, then the next holder.
-        if (e.type === 'granted' && e.grant.lock === name) this.report(this.toHolder(e.grant))
+        if (e.type === 'granted' && e.grant.lock === name) this.report(e.grant)
         else if (e.type === 'freed' && e.lock === name) this.report(null)
       }),
       // A snapshot restore (a peer catching up after compaction) changes holders without events: compare once applied.
-      replica.events.on('applied', () => {
-        const g = replica.view.holder(name)
-        this.report(g === null ? null : this.toHolder(g))
-      }),
+      replica.events.on('applied', () => this.report(replica.view.holder(name))),
     ]
   }
 
@@ -240,11 +237,12 @@ export class LockHandle {
     return { peer: peerOf(g.holder), token: g.token, expiresAtMs: g.expiresAtMs, mine: g.holder === this.service.client }
   }
 
-  private report(holder: LockHolder | null): void {
-    const token = holder?.token ?? 0
+  /** Emits `change` if `g` is not the holder last reported (compared by token, so an unchanged lock costs nothing). */
+  private report(g: LockGrant | null): void {
+    const token = g?.token ?? 0
     if (token === this.reported) return
     this.reported = token
-    this.events.emit('change', holder)
+    this.events.emit('change', g === null ? null : this.toHolder(g))
   }
 
   /**

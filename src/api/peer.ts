@@ -59,8 +59,9 @@ export class Peer {
     })
     const update = (): void => this.updateStatus()
     for (const e of ['connection:open', 'connection:close'] as const) parts.node.addEventListener(e, update)
-    // A dial or upgrade already past the gater when goOffline() closed every connection completes afterwards (a
-    // WebRTC upgrade takes a while): close it too, or the peer is not cut off at all.
+    // A backstop to the gater (create-node.ts), whose last check of every upgrade, WebRTC included, refuses it while
+    // offline: a connection whose last check ran just before goOffline() opens after the sweep. Close it too, or the
+    // peer is not cut off at all.
     parts.node.addEventListener('connection:open', (e) => {
       if (parts.gate.offline) void closeConnection(e.detail)
     })

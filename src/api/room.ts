@@ -182,10 +182,6 @@ export class Room {
     return handle
   }
 
-  /**
-   * Resolves once every local change made so far (typed handles' pending operations included) is durable in storage:
-   * await it before a reload or shutdown that must not lose the last edits.
-   */
   /** An append-only log with one total order for every peer of the room (through the room's super-peers). */
   log<T = unknown>(name: string): LogHandle<T> {
     const existing = this.logs.get(name)
@@ -204,6 +200,10 @@ export class Room {
     return handle
   }
 
+  /**
+   * Resolves once every local change made so far (typed handles' pending operations included) is durable in storage:
+   * await it before a reload or shutdown that must not lose the last edits.
+   */
   async flushed(): Promise<void> {
     for (const handle of this.typed.values()) handle.flush()
     if (this.session.isClosed) return

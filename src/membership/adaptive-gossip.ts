@@ -55,7 +55,12 @@ export function gossipParameters(inputs: GossipInputs, base: GossipBase): Gossip
     Dhi: 2 * D,
     Dlazy: D,
     gossipFactor: Math.min(0.5, 0.25 + loss),
-    heartbeatIntervalMs: Math.round(Math.min(Math.max(base.heartbeatIntervalMs, MAX_HEARTBEAT_MS), base.heartbeatIntervalMs * Math.max(1, n / HEARTBEAT_FANIN))),
-    presenceThrottleMs: Math.round(Math.min(Math.max(base.presenceThrottleMs, MAX_PRESENCE_MS), base.presenceThrottleMs * Math.max(1, n / PRESENCE_FANIN))),
+    heartbeatIntervalMs: growWithRoom(base.heartbeatIntervalMs, n, HEARTBEAT_FANIN, MAX_HEARTBEAT_MS),
+    presenceThrottleMs: growWithRoom(base.presenceThrottleMs, n, PRESENCE_FANIN, MAX_PRESENCE_MS),
   }
+}
+
+/** The N² argument of the file header: `baseMs` past `fanin` members grows with N, up to `capMs` (never below base). */
+function growWithRoom(baseMs: number, n: number, fanin: number, capMs: number): number {
+  return Math.round(Math.min(Math.max(baseMs, capMs), baseMs * Math.max(1, n / fanin)))
 }

@@ -125,10 +125,6 @@ export class MemberTable {
     return [...this.rows].map(([id, row]) => ({ id, joinedAt: row.incarnation, ordering: row.ordering, alive: row.state !== 'dead' }))
   }
 
-  stateOf(id: string): MemberState | undefined {
-    return this.rows.get(id)?.state
-  }
-
   /**
    * The failure detector's verdict on session `incarnation` of member `id` (ignored for any other session): an update
    * for `alive`, `suspect` and `dead`, a leave for `left`.

@@ -174,11 +174,7 @@ function decodeConfig(r: Reader): OrderingInfo['config'] {
     throw new DecodeError(`configuration of ${count} members exceeds ${ROOM_LIMITS.maxConfigMembers}`)
   }
   const members: string[] = []
-  for (let i = 0; i < count; i++) {
-    const id = r.string()
-    if (id.length === 0 || id.length > ROOM_LIMITS.maxPeerIdLength) throw new DecodeError('configuration member id is empty or too long')
-    members.push(id)
-  }
+  for (let i = 0; i < count; i++) members.push(readPeerId(r, 'configuration member id'))
   return { index, members }
 }
 
@@ -187,11 +183,16 @@ function decodeLinks(r: Reader): LinkInfo[] {
   if (count > ROOM_LIMITS.maxLinks) throw new DecodeError(`heartbeat of ${count} links exceeds ${ROOM_LIMITS.maxLinks}`)
   const links: LinkInfo[] = []
   for (let i = 0; i < count; i++) {
-    const peer = r.string()
-    if (peer.length === 0 || peer.length > ROOM_LIMITS.maxPeerIdLength) throw new DecodeError('link peer id is empty or too long')
+    const peer = readPeerId(r, 'link peer id')
     const via = VIAS[r.u8()]
     if (via === undefined) throw new DecodeError('unknown link kind')
     links.push({ peer, via })
   }
   return links
+}
+
+function readPeerId(r: Reader, what: string): string {
+  const id = r.string()
+  if (id.length === 0 || id.length > ROOM_LIMITS.maxPeerIdLength) throw new DecodeError(`${what} is empty or too long`)
+  return id
 }

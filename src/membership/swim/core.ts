@@ -147,6 +147,11 @@ export class SwimCore {
     return [self, ...others]
   }
 
+  /** The state of another member, or undefined when it is not in the table (never heard of, or evicted). */
+  stateOf(id: MemberId): SwimState | undefined {
+    return this.table.get(id)?.state
+  }
+
   /** Announces us to `seeds`; each answers with its member list. Call again with other seeds if none answers. */
   join(seeds: readonly MemberId[]): void {
     if (this.hasLeft) return
@@ -476,13 +481,14 @@ export class SwimCore {
     if (previous !== null && isLiveState(previous)) this.liveOthers--
     if (isLiveState(u.state)) this.liveOthers++
     record.view = null
-    record.suspicion = null
     if (u.state === 'suspect') {
       record.suspicion = { start: this.now, deadline: this.now, confirmers: new Set([u.from]) }
       this.schedule(record.suspicion)
+      this.suspects.add(id)
+    } else {
+      record.suspicion = null
+      this.suspects.delete(id)
     }
-    if (u.state === 'suspect') this.suspects.add(id)
-    else this.suspects.delete(id)
     if (previous !== u.state) this.changes.push({ id, state: u.state, incarnation: u.incarnation, previous })
     if (gossip) this.enqueue(u)
   }

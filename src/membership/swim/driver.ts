@@ -78,9 +78,6 @@ export interface SwimDriverStats {
   readonly members: { readonly alive: number; readonly suspect: number; readonly dead: number; readonly left: number }
 }
 
-/** Member sessions whose state the driver keeps (the core's default table size, tombstones included). */
-const MAX_REMEMBERED = 1024
-
 /** Probes remembered for the loss estimate. */
 const LOSS_WINDOW = 64
 
@@ -126,8 +123,6 @@ export class SwimDriver extends Emitter<SwimDriverEvents> {
   private cancelTick: () => void = () => undefined
   private unsubscribe: () => void = () => undefined
   private running = false
-  /** Each member session's state from the core's changes (its own table is private). */
-  private readonly states = new Map<MemberId, SwimState>()
   /** Direct probes in flight or recently answered, by seq: target and whether an ack came. */
   private readonly probes = new Map<number, { target: MemberId; acked: boolean }>()
 
@@ -151,14 +146,14 @@ export class SwimDriver extends Emitter<SwimDriverEvents> {
   meet(peer: string, session: number): void {
     if (!this.running || peer === this.o.self) return
     const id = swimMemberId(peer, session)
-    if (this.states.has(id)) return
+    if (this.core.stateOf(id) !== undefined) return
     this.core.join([id])
     this.flush()
   }
 
   /** The state of a member session, or undefined when the detector has not heard of it. */
   stateOf(peer: string, session: number): SwimState | undefined {
-    return this.states.get(swimMemberId(peer, session))
+    return this.core.stateOf(swimMemberId(peer, session))
   }
 
   /** Says goodbye (the `left` update goes out at once) and stops. */
@@ -187,7 +182,7 @@ export class SwimDriver extends Emitter<SwimDriverEvents> {
     let probed = 0
     let acked = 0
     for (const p of this.probes.values()) {
-      const state = this.states.get(p.target)
+      const state = this.core.stateOf(p.target)
       if (state !== 'alive' && state !== 'suspect') continue
       probed++
       if (p.acked) acked++
@@ -250,7 +245,6 @@ export class SwimDriver extends Emitter<SwimDriverEvents> {
       this.o.metrics.counter('swim.sent').inc()
     }
     for (const change of ready.changes) {
-      this.remember(change.id, change.state)
       if (change.state === 'dead' || change.state === 'left') {
         // Its unanswered probes were its own doing, not the network's.
         for (const [seq, p] of this.probes) if (p.target === change.id) this.probes.delete(seq)
@@ -263,19 +257,6 @@ export class SwimDriver extends Emitter<SwimDriverEvents> {
       const member = parseSwimMemberId(rejection.from)
       this.o.metrics.counter(`swim.forged.${rejection.reason}`).inc()
       if (member !== null) this.emit('rejection', { peer: member.peer, reason: rejection.reason })
-    }
-  }
-
-  /** Bounded like the core's table: past it, the sessions that ended go first. */
-  private remember(id: MemberId, state: SwimState): void {
-    this.states.delete(id)
-    this.states.set(id, state)
-    if (this.states.size <= MAX_REMEMBERED) return
-    for (const [old, st] of this.states) {
-      if (st === 'dead' || st === 'left') {
-        this.states.delete(old)
-        return
-      }
     }
   }
 

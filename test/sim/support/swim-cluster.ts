@@ -268,10 +268,6 @@ export class SwimCluster {
     return this.memberIds
   }
 
-  isImpaired(id: MemberId): boolean {
-    return this.impaired.has(id)
-  }
-
   resetObservations(): void {
     this.observations = emptyObservations()
     this.suspicionEpisodes.clear()
