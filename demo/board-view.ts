@@ -29,7 +29,8 @@ export class BoardView {
   ) {
     this.context = { ...ctx, move: (id, column, before) => this.move(id, column, before) }
     this.offs.push(ctx.doc.on('change', ({ value }) => this.render(value)))
-    // Presence changes at pointer rate; the cards only show who edits what, so they redraw only when that changes.
+    // Presence changes at pointer rate; the cards only show who (alive, by name) edits what, so they redraw only when
+    // that changes: on presence, and on member events (a suspect member back alive, a name arriving).
     const onPresence = (): void => {
       const key = editingSignature(ctx.room)
       if (key === this.editingKey) return
@@ -38,9 +39,14 @@ export class BoardView {
     }
     this.offs.push(ctx.room.presence.on('change', onPresence))
     this.offs.push(ctx.room.on('member:leave', onPresence))
-    // A claim shows its holder's name, which arrives with the holder's heartbeat, maybe after the claim itself.
     for (const e of ['member:join', 'member:update'] as const) {
-      this.offs.push(ctx.room.on(e, () => this.cards.forEach((view) => view.renderClaim())))
+      this.offs.push(
+        ctx.room.on(e, () => {
+          onPresence()
+          // A claim shows its holder's name, which arrives with the holder's heartbeat, maybe after the claim itself.
+          this.cards.forEach((view) => view.renderClaim())
+        }),
+      )
     }
     this.render(ctx.doc.value())
   }

@@ -126,17 +126,16 @@ async function main(): Promise<void> {
 
   const people = byId('people')
   let selfRole = room.stats().ordering.role
-  let editing = editingSignature(room)
+  /** What the list last showed from presence (see editingSignature). */
+  let editing = ''
   const drawPeople = (): void => {
+    editing = editingSignature(room)
     renderPeople(people, room, { ...self, role: selfRole }, (id) => board.titleOf(id))
   }
   for (const e of ['member:join', 'member:leave', 'member:update'] as const) room.on(e, drawPeople)
   // Presence changes at pointer rate; the list shows only who edits what.
   room.presence.on('change', () => {
-    const next = editingSignature(room)
-    if (next === editing) return
-    editing = next
-    drawPeople()
+    if (editingSignature(room) !== editing) drawPeople()
   })
   drawPeople()
   // Our own role changes without a member event (we are elected): look now and then.

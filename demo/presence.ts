@@ -36,9 +36,12 @@ export function presenceOf(room: Room, peerId: string): DemoPresence {
   return out
 }
 
-/** Who is editing which card and field, with their selection: what the board and the people list show. */
+/**
+ * Who (by id, name and state) is editing which card and field, with their selection: everything the cards and the
+ * people list show from presence. Equal signatures mean nothing to redraw.
+ */
 export function editingSignature(room: Room): string {
-  return JSON.stringify(room.members().map((m) => [m.id, m.state, presenceOf(room, m.id).editing ?? null]))
+  return JSON.stringify(room.members().map((m) => [m.id, m.name, m.state, presenceOf(room, m.id).editing ?? null]))
 }
 
 /** This peer's presence: each part of the UI updates its own fields, and the room gets the merged value. */
