@@ -40,7 +40,11 @@ export interface PeerOptions {
 }
 
 export interface JoinOptions extends Partial<Omit<RoomOptions, 'ordering' | 'membership'>> {
-  /** The room's ordering group: `tickMs` (default 100), `bootstrapDelayMs` (3000), `quorumIntervalMs` (1000). */
+  /**
+   * The room's ordering group: `tickMs` (default 100), `bootstrapDelayMs` (3000: how long a peer in a new room waits
+   * before it may found the group; it also waits, up to 5 times that, until it has heard every peer a relay lists),
+   * `quorumIntervalMs` (1000).
+   */
   readonly ordering?: Partial<RoomOrderingOptions>
   /**
    * The failure detector: `periodMs` (one probe per period, default 1000), `suspicionMult` (4: the shortest suspicion

@@ -159,6 +159,18 @@ export function shouldBootstrap(
   return rankCandidates(members, options)[0] === selfId
 }
 
+/**
+ * Whether a group just founded may take commands before its settling time is up: only once it has heard from other
+ * members and every one of them advertises that group (heartbeats carry the group each member follows). Until then
+ * a member that founded a group of its own at the same moment may exist, and the younger of the two groups must
+ * still be empty so that it can be dissolved into the older one. A founder alone in its view waits the whole time:
+ * a member it has not heard from yet is exactly the one that may have founded too.
+ */
+export function othersFollowGroup(group: string, members: readonly NodeId[], advertised: ReadonlyMap<NodeId, { readonly group: string }>): boolean {
+  if (members.length === 0) return false
+  return members.every((id) => advertised.get(id)?.group === group)
+}
+
 function compareRanked(a: Ranked, b: Ranked): number {
   if (a.capabilityRank !== b.capabilityRank) return a.capabilityRank - b.capabilityRank
   if (a.wellConnected !== b.wellConnected) return a.wellConnected ? -1 : 1

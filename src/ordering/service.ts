@@ -59,6 +59,12 @@ export interface OrderingServiceOptions {
   readonly submitTimeoutMs?: number
   /** A peer that heard nothing new for this long fetches from a super-peer anyway. Default 2 000 ms. */
   readonly pollMs?: number
+  /**
+   * Whether this peer, as leader, takes client commands now. A group just founded refuses them until it knows no
+   * other group was founded at the same time (room-ordering.ts): one that holds no command can still be dissolved
+   * into the older group, so a race between founders loses nothing. Default: always.
+   */
+  readonly accepting?: () => boolean
 }
 
 /** Submits a super-peer holds at once while they commit; more are refused with 'busy'. */
@@ -107,7 +113,7 @@ export class OrderingService {
   private clockPending = false
 
   constructor(options: OrderingServiceOptions) {
-    this.o = { attemptTimeoutMs: 3000, submitTimeoutMs: 30_000, pollMs: 2000, ...options }
+    this.o = { attemptTimeoutMs: 3000, submitTimeoutMs: 30_000, pollMs: 2000, accepting: () => true, ...options }
     this.client = `${options.self}:${options.incarnation}`
     this.unsubscribe.push(options.transport.onMessage((from, bytes) => this.receive(from, bytes)))
     this.unsubscribe.push(this.replica.events.on('reply', (r) => this.onReply(r)))
@@ -307,6 +313,10 @@ export class OrderingService {
     const st = driver.status()
     if (st.role !== 'leader') {
       this.forward(from, id, encoded, st.leader, local)
+      return
+    }
+    if (!this.o.accepting()) {
+      this.answer(from, id, { type: 'refused', id, leader: this.o.self, mayHaveCommitted: false, reason: 'group settling' }, local)
       return
     }
     const key = `${command.client}#${command.seq}`

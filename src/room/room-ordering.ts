@@ -3,16 +3,17 @@
  * the room's Raft group (a RaftDriver persisting into this peer's storage).
  *
  * How a peer becomes a super-peer:
- * - the founder: once the member view has settled (`bootstrapDelayMs`) and no member says it is in a group, the
- *   top-ranked candidate (`shouldBootstrap`) starts a one-voter group with itself. The group is named after its
- *   founder (`<founding time>:<founder id>`), and its Raft messages travel on a transport group of that name, so
+ * - the founder: once the member view has settled (`bootstrapDelayMs`, and every peer a relay lists has been heard
+ *   from) and no member says it is in a group, the top-ranked candidate (`shouldBootstrap`) starts a one-voter group
+ *   with itself. The group is named after its founder (`<founder's join time>:<founder id>`), and its Raft messages travel on a transport group of that name, so
  *   that two groups founded at once never mix their logs;
  * - a replacement: the leader's quorum manager adds it as a learner; its first Raft message starts its driver (with an
  *   empty configuration, so it cannot campaign until the log makes it a voter);
  * - a reload: a peer that stored Raft state for this room restarts its driver from it and rejoins.
  * Two groups (views differed when they were founded): every peer follows the oldest group it hears of. A group that
  * holds no command yet is left (its storage wiped) for the oldest one; a group that holds commands stays, so nothing
- * committed is lost, and `ordering.split` counts it.
+ * committed is lost, and `ordering.split` counts it. A new group takes no command while it settles (until every
+ * member follows it, or for `settleMs`), so two founders who hear of each other within that time never split.
  * The leader runs the quorum manager every `quorumIntervalMs`: one membership change at a time towards the desired
  * super-peers (`desiredSuperPeers` over the member table).
  */
@@ -23,7 +24,7 @@ import type { RaftStatus } from '../consensus/raft/core.js'
 import { reportListenerError } from '../events.js'
 import type { OrderingInfo } from '../membership/room-messages.js'
 import type { MetricsRegistry } from '../metrics/index.js'
-import { desiredSuperPeers, shouldBootstrap, superPeerTarget, type CandidateInfo, type SuperPeerCapability } from '../ordering/election.js'
+import { desiredSuperPeers, othersFollowGroup, shouldBootstrap, superPeerTarget, type CandidateInfo, type SuperPeerCapability } from '../ordering/election.js'
 import { nextConfigChange, quorumHealth, type QuorumHealth } from '../ordering/quorum-manager.js'
 import { OrderingService } from '../ordering/service.js'
 import type { Clock, Random, Timer } from '../runtime/index.js'
@@ -64,9 +65,23 @@ export interface RoomOrderingDeps {
   readonly memberOrdering: () => ReadonlyMap<string, OrderingInfo>
   /** Other members that are alive. */
   readonly members: () => string[]
+  /**
+   * Other members the relays say are registered in the room, whether or not we have heard from them yet: a peer
+   * registered but not yet heard (its heartbeat still on its way) may outrank us, so we do not found a group yet.
+   * Null until a relay has sent the list at all: until then we do not know who else is here.
+   */
+  readonly registered: () => ReadonlySet<string> | null
+  /**
+   * How long a group this peer has just founded refuses commands unless every member follows it (see
+   * `othersFollowGroup`): long enough for a rival founder's heartbeat to arrive and for either side to reconcile.
+   */
+  readonly settleMs: number
 }
 
 const WALL_CLOCK: Clock = { now: () => Date.now() }
+
+/** How many bootstrap delays a founder waits at most for peers the relay lists but that it has not heard from. */
+const UNHEARD_WAIT = 5
 
 /** Applied entries between two compactions of the room's Raft log. */
 const COMPACT_EVERY = 1000
@@ -103,6 +118,8 @@ export class RoomOrdering {
   private driver: RaftDriver | null = null
   private starting = false
   private readonly startedAt: number
+  /** When this peer founded its group, while that group is still settling; null otherwise. */
+  private foundedAt: number | null = null
   private cancelTimer: () => void = () => undefined
   private quorumBusy = false
   private compacting = false
@@ -126,6 +143,7 @@ export class RoomOrdering {
       members: () => deps.members(),
       group: () => this.group,
       metrics: deps.metrics,
+      accepting: () => this.settled(),
     })
   }
 
@@ -305,10 +323,34 @@ export class RoomOrdering {
     const ordering = this.deps.memberOrdering()
     for (const info of ordering.values()) if (info.role !== 'peer') return
     if (this.deps.members().some((id) => !ordering.has(id))) return
+    // Until a relay has listed the room's registrations we do not know who else is here; a peer listed but not heard
+    // from yet may rank first or have founded already: wait for its heartbeat. Both for up to UNHEARD_WAIT bootstrap
+    // delays, so that an unreachable relay or a stale registration cannot keep a room without a group for good.
+    const registered = this.deps.registered()
+    const unsure = registered === null || [...registered].some((id) => !ordering.has(id))
+    if (unsure && this.deps.clock.now() - this.startedAt < UNHEARD_WAIT * this.o.bootstrapDelayMs) return
     if (!shouldBootstrap(this.deps.selfId, this.deps.candidates(), { wellConnectedRatio: 0 })) return
-    // Named so that names sort by founding time: the oldest group wins when two exist.
+    // Named so that names sort by the founder's join time: the oldest group wins when two exist.
     this.follow(`${String(this.deps.incarnation).padStart(15, '0')}:${this.deps.selfId}`)
+    this.foundedAt = this.deps.clock.now()
     void this.startDriver([this.deps.selfId])
+  }
+
+  /**
+   * A group founded here takes no command until it has settled: until every member follows it, or `settleMs` passed.
+   * Two peers that each founded a group before hearing of the other then both hold nothing yet, and the younger group
+   * dissolves into the older one (`reconcileGroups`) instead of splitting the room's log for good. Only a start where
+   * the founders cannot hear each other for all of `settleMs` still splits.
+   */
+  private settled(): boolean {
+    if (this.foundedAt === null) return true
+    const group = this.group
+    const done =
+      group === null ||
+      this.deps.clock.now() - this.foundedAt >= this.deps.settleMs ||
+      othersFollowGroup(group, [...new Set([...this.deps.members(), ...(this.deps.registered() ?? [])])], this.deps.memberOrdering())
+    if (done) this.foundedAt = null
+    return done
   }
 
   /**
@@ -328,11 +370,13 @@ export class RoomOrdering {
       this.follow(oldest)
       return
     }
-    if (driver === null || this.service.replica.commands > 0) {
+    if (driver === null) return // still starting: the next pass decides
+    if (this.service.replica.commands > 0) {
       this.deps.metrics.counter('ordering.split').inc()
       return
     }
     this.deps.metrics.counter('ordering.dissolved').inc()
+    this.foundedAt = null
     this.driver = null
     this.service.detachDriver()
     await driver.stop()

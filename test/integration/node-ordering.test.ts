@@ -70,7 +70,13 @@ describe('ordering between Node peers', () => {
     const removed = rooms.find((room) => room.stats().ordering.role === 'peer') as Room
     // It still follows the log like any other peer.
     const { index } = await removed.log<string>('l').append('after removal')
-    await waitFor(() => rooms.every((room) => room.log<string>('l').length >= 1), 'every peer to see the append')
+    await waitFor(() => rooms.every((room) => room.log<string>('l').length >= 1), 'every peer to see the append').catch((err: Error) => {
+      const views = rooms.map((room, i) => {
+        const o = room.stats().ordering
+        return `${i}: log ${room.log<string>('l').length}, ${o.role}, leader ${o.leader?.slice(-6) ?? '-'}, applied ${o.appliedIndex}/${o.commitIndex}, members ${room.members().map((m) => `${m.id.slice(-6)}:${m.role}/${m.state}`).join(' ')}`
+      })
+      throw new Error(`${err.message} (index ${index}): ${views.join('; ')}`)
+    })
     for (const room of rooms) expect(room.log<string>('l').entries({ from: index })[0]?.value).toBe('after removal')
   }, 120_000)
 

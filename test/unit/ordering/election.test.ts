@@ -7,6 +7,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   desiredSuperPeers,
+  othersFollowGroup,
   rankCandidates,
   shouldBootstrap,
   superPeerTarget,
@@ -270,3 +271,26 @@ function shuffle<T>(items: readonly T[], draws: fc.Stream<number>): T[] {
   }
   return out
 }
+
+describe('othersFollowGroup', () => {
+  const advertised = new Map([
+    ['a', { group: 'g1' }],
+    ['b', { group: 'g1' }],
+    ['c', { group: 'g0' }],
+    ['d', { group: '' }],
+  ])
+
+  it('holds once every member heard from advertises the group', () => {
+    expect(othersFollowGroup('g1', ['a', 'b'], advertised)).toBe(true)
+  })
+
+  it('does not hold while a member follows another group, none yet, or has not been heard from', () => {
+    expect(othersFollowGroup('g1', ['a', 'c'], advertised)).toBe(false)
+    expect(othersFollowGroup('g1', ['a', 'd'], advertised)).toBe(false)
+    expect(othersFollowGroup('g1', ['a', 'e'], advertised)).toBe(false)
+  })
+
+  it('does not hold for a founder alone in its view (the member it has not heard of may have founded too)', () => {
+    expect(othersFollowGroup('g1', [], advertised)).toBe(false)
+  })
+})

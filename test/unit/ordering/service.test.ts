@@ -11,7 +11,7 @@ import { InvalidOptionError, LockBusyError } from '../../../src/errors.js'
 import { RaftStorage } from '../../../src/consensus/raft/raft-storage.js'
 import type { OrderedEntry } from '../../../src/ordering/ordered-state.js'
 import { decodeOrderMessage } from '../../../src/ordering/order-messages.js'
-import { OrderingService } from '../../../src/ordering/service.js'
+import { OrderingService, type Submitted } from '../../../src/ordering/service.js'
 import { seededRandom } from '../../../src/runtime/random.js'
 import { SimClock } from '../../../src/runtime/sim-clock.js'
 import { MemoryStorageAdapter } from '../../../src/storage/memory.js'
@@ -29,6 +29,8 @@ class Room {
   readonly services = new Map<string, OrderingService>()
   readonly drivers = new Map<string, RaftDriver>()
   readonly seen = new Map<string, OrderedEntry[]>()
+  /** What every service's `accepting` option answers (a group still settling refuses commands). */
+  accepting = true
   private seed = 1
 
   async start(): Promise<void> {
@@ -57,6 +59,7 @@ class Room {
         },
         members: () => ALL.filter((m) => m !== id),
         group: () => 'g',
+        accepting: () => this.accepting,
       })
       this.services.set(id, service)
       this.seen.set(id, [])
@@ -158,6 +161,31 @@ describe('ordering service', () => {
     expect(new Set(reference).size).toBe(reference.length)
     for (const id of writers) expect((room.seen.get(id) ?? []).map((e) => e.value)).toEqual(reference)
     expect(room.leader()).not.toBe(first)
+  })
+
+  it('commits nothing while the leader is not accepting, and every waiting submit once it is', async () => {
+    const room = new Room()
+    await room.start()
+    await room.runUntil(() => room.leader() !== undefined)
+    room.accepting = false
+    const leader = room.leader() as string
+    const writers = ['p1', leader, SUPERS.find((s) => s !== leader) as string]
+    const done: string[] = []
+    const ps = writers.map((id) =>
+      (room.services.get(id) as OrderingService).submit({ type: 'append', log: 'l', value: id }).then((r) => {
+        done.push(id)
+        return r
+      }),
+    )
+    // Refused, retried, refused again: seconds pass with nothing committed anywhere.
+    await room.runUntil(() => room.clock.now() >= 1_700_000_000_000 + 5_000)
+    expect(done).toEqual([])
+    for (const id of ALL) expect(room.services.get(id)?.replica.commands).toBe(0)
+    room.accepting = true
+    const results = await room.all(ps)
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled'])
+    const indexes = results.map((r) => (r as PromiseFulfilledResult<Submitted>).value.index).sort((a, b) => a - b)
+    expect(new Set(indexes).size).toBe(3)
   })
 
   it('applies a retried command once when its first answer was lost', async () => {
