@@ -6,7 +6,10 @@
 // 3. failover: FAILOVERS times, a fresh room; the non-super-peer appends in a loop, the leader's peer is stopped
 //    without a goodbye (its libp2p node stopped under it), and the time to the first append committed under a new
 //    leader is taken (leader gone → first new commit).
-// Parameters (env): APPENDS, IN_FLIGHT, THROUGHPUT_MS, FAILOVERS.
+// 4. a new room's first append: FIRSTS times, three peers join a fresh room at once with the default ordering options
+//    (bootstrap delay 3 s, then the new group's settling time), and one appends at once: join → append resolved.
+//    It also records how many groups were founded and dissolved on the way, and any split.
+// Parameters (env): APPENDS, IN_FLIGHT, THROUGHPUT_MS, FAILOVERS, FIRSTS.
 import { createPeer, type Peer, type Room } from '../src/index.js'
 import { summarize } from '../src/metrics/index.js'
 import { startRelay, type Relay } from '../src/node/relay.js'
@@ -21,6 +24,7 @@ const APPENDS = int('APPENDS', 300)
 const IN_FLIGHT = int('IN_FLIGHT', 64)
 const THROUGHPUT_MS = int('THROUGHPUT_MS', 5000)
 const FAILOVERS = int('FAILOVERS', 5)
+const FIRSTS = int('FIRSTS', 5)
 const ORDERING = { ordering: { bootstrapDelayMs: 1000, quorumIntervalMs: 200 } }
 
 async function waitFor(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
@@ -117,6 +121,21 @@ async function failover(relay: Relay, run: number): Promise<number> {
   }
 }
 
+/** Three peers join a fresh room together (default ordering options); one appends at once. */
+async function firstAppend(relay: Relay, run: number): Promise<{ ms: number; dissolved: number; split: number }> {
+  const peers = await Promise.all(['a', 'b', 'c'].map(async (name) => createPeer({ bootstrap: relay.multiaddrs, name })))
+  try {
+    const t0 = performance.now()
+    const rooms = await Promise.all(peers.map(async (p) => p.join(`first-${run}`)))
+    await (rooms[0] as Room).log<string>('first').append('hello')
+    const ms = performance.now() - t0
+    const count = (name: string): number => rooms.reduce((n, r) => n + (r.stats().metrics.counters[name] ?? 0), 0)
+    return { ms, dissolved: count('ordering.dissolved'), split: count('ordering.split') }
+  } finally {
+    await Promise.all(peers.map(async (p) => p.close().catch(() => undefined)))
+  }
+}
+
 export async function run(): Promise<string> {
   const relay = await startRelay({ port: 0 })
   try {
@@ -126,14 +145,18 @@ export async function run(): Promise<string> {
     await closeAll(g)
     const failovers: number[] = []
     for (let i = 0; i < FAILOVERS; i++) failovers.push(await failover(relay, i))
+    const firsts: Awaited<ReturnType<typeof firstAppend>>[] = []
+    for (let i = 0; i < FIRSTS; i++) firsts.push(await firstAppend(relay, i))
     const rows: BenchRow[] = [
       { metric: 'append commit latency from a non-super-peer', unit: 'ms', summary: summarize(lat) },
       { metric: 'failover: leader gone → first commit under a new leader', unit: 'ms', summary: summarize(failovers) },
+      { metric: 'new room, 3 peers at once (default options): join → first append', unit: 'ms', summary: summarize(firsts.map((f) => f.ms)) },
     ]
     const result = {
-      parameters: { appends: APPENDS, inFlight: IN_FLIGHT, throughputMs: THROUGHPUT_MS, failovers: FAILOVERS },
+      parameters: { appends: APPENDS, inFlight: IN_FLIGHT, throughputMs: THROUGHPUT_MS, failovers: FAILOVERS, firsts: FIRSTS },
       setup: 'Node peers over real libp2p (WebRTC via node-datachannel) through an in-process relay; 3 super-peers + 1 non-super-peer; Raft tick 100 ms, election timeout 1–2 s',
       appendsPerSecond: Math.round(perSecond),
+      newRooms: { groupsDissolved: firsts.reduce((n, f) => n + f.dissolved, 0), splits: firsts.filter((f) => f.split > 0).length },
     }
     const table = writeResult('ordering', result, rows)
     return `${JSON.stringify(result, null, 2)}\n\n${table}`
