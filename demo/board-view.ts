@@ -3,7 +3,7 @@
 // whoever is typing in it) across redraws.
 import { addCard, BoardError, cardsIn, moveCard, type Board, type Column } from './board-model.js'
 import { CardView, type BoardContext } from './card-view.js'
-import { editingSignature } from './presence.js'
+import { editingRedraw } from './presence.js'
 import { h } from './dom.js'
 import { describeError, notify } from './ui.js'
 
@@ -20,8 +20,6 @@ export class BoardView {
   private readonly offs: (() => void)[] = []
   /** What the cards get: the board's context plus moving, which the board does (it also serves drag and drop). */
   private readonly context: BoardContext
-  /** Who was editing what at the last presence redraw (see editingSignature). */
-  private editingKey = ''
 
   constructor(
     private readonly root: HTMLElement,
@@ -29,20 +27,15 @@ export class BoardView {
   ) {
     this.context = { ...ctx, move: (id, column, before) => this.move(id, column, before) }
     this.offs.push(ctx.doc.on('change', ({ value }) => this.render(value)))
-    // Presence changes at pointer rate; the cards only show who (alive, by name) edits what, so they redraw only when
-    // that changes: on presence, and on member events (a suspect member back alive, a name arriving).
-    const onPresence = (): void => {
-      const key = editingSignature(ctx.room)
-      if (key === this.editingKey) return
-      this.editingKey = key
-      this.renderPresence()
-    }
-    this.offs.push(ctx.room.presence.on('change', onPresence))
-    this.offs.push(ctx.room.on('member:leave', onPresence))
+    // The cards show who (alive, by name) edits what: checked on presence, and on member events (a suspect member
+    // back alive, a name arriving).
+    const editing = editingRedraw(ctx.room, () => this.renderPresence())
+    this.offs.push(ctx.room.presence.on('change', editing.check))
+    this.offs.push(ctx.room.on('member:leave', editing.check))
     for (const e of ['member:join', 'member:update'] as const) {
       this.offs.push(
         ctx.room.on(e, () => {
-          onPresence()
+          editing.check()
           // A claim shows its holder's name, which arrives with the holder's heartbeat, maybe after the claim itself.
           this.cards.forEach((view) => view.renderClaim())
         }),

@@ -9,7 +9,7 @@ import { ActivityFeed, type Activity } from './activity.js'
 import { INITIAL_BOARD, type Board } from './board-model.js'
 import { BoardView } from './board-view.js'
 import { mountConsensusPanel } from './consensus/panel.js'
-import { editingSignature, mountPointers, PresenceOut, renderPeople } from './presence.js'
+import { editingRedraw, mountPointers, PresenceOut, renderPeople } from './presence.js'
 import { byId, describeError, nameOf, notify } from './ui.js'
 
 declare const __SYNOD_BOOTSTRAP_URL__: string
@@ -126,24 +126,16 @@ async function main(): Promise<void> {
 
   const people = byId('people')
   let selfRole = room.stats().ordering.role
-  /** What the list last showed from presence (see editingSignature). */
-  let editing = ''
-  const drawPeople = (): void => {
-    editing = editingSignature(room)
-    renderPeople(people, room, { ...self, role: selfRole }, (id) => board.titleOf(id))
-  }
-  for (const e of ['member:join', 'member:leave', 'member:update'] as const) room.on(e, drawPeople)
-  // Presence changes at pointer rate; the list shows only who edits what.
-  room.presence.on('change', () => {
-    if (editingSignature(room) !== editing) drawPeople()
-  })
-  drawPeople()
+  const drawPeople = editingRedraw(room, () => renderPeople(people, room, { ...self, role: selfRole }, (id) => board.titleOf(id)))
+  for (const e of ['member:join', 'member:leave', 'member:update'] as const) room.on(e, drawPeople.now)
+  room.presence.on('change', drawPeople.check)
+  drawPeople.now()
   // Our own role changes without a member event (we are elected): look now and then.
   setInterval(() => {
     const role = room.stats().ordering.role
     if (role === selfRole) return
     selfRole = role
-    drawPeople()
+    drawPeople.now()
   }, 2_000)
 }
 

@@ -44,6 +44,26 @@ export function editingSignature(room: Room): string {
   return JSON.stringify(room.members().map((m) => [m.id, m.name, m.state, presenceOf(room, m.id).editing ?? null]))
 }
 
+/**
+ * Presence changes at pointer rate, but the cards and the people list show only who edits what: `check` calls `redraw`
+ * only when the editing signature changed since the last redraw; `now` redraws whatever it is (for what else the view
+ * shows, such as roles).
+ */
+export function editingRedraw(room: Room, redraw: () => void): { check: () => void; now: () => void } {
+  let last = ''
+  const check = (): void => {
+    const key = editingSignature(room)
+    if (key === last) return
+    last = key
+    redraw()
+  }
+  const now = (): void => {
+    last = editingSignature(room)
+    redraw()
+  }
+  return { check, now }
+}
+
 /** This peer's presence: each part of the UI updates its own fields, and the room gets the merged value. */
 export class PresenceOut {
   private value: DemoPresence = {}

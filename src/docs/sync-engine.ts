@@ -9,6 +9,7 @@
  */
 import type * as AM from '@automerge/automerge/slim'
 import { DecodeError, SynodError } from '../errors.js'
+import { realClock } from '../runtime/clock.js'
 import { Emitter } from '../events.js'
 import type { MetricsRegistry } from '../metrics/index.js'
 import type { AutomergeModule } from './automerge.js'
@@ -30,10 +31,7 @@ export interface SyncEngineOptions {
   readonly maxDocs?: number
   /** A peer with nothing gets a snapshot instead of changes once the document has more changes than this. Default 32. */
   readonly snapshotMinChanges?: number
-  /**
-   * A monotonic clock in ms, read only to time `sync.latency_ms` (it decides nothing). Default `performance.now()`;
-   * the room passes its own clock, tests a fake one.
-   */
+  /** A monotonic clock in ms, read only to time `sync.latency_ms` (it decides nothing). Default `realClock`; tests pass a fake one. */
   readonly now?: () => number
 }
 
@@ -89,7 +87,7 @@ export class SyncEngine extends Emitter<SyncEngineEvents> {
   constructor(private readonly options: SyncEngineOptions) {
     super()
     this.A = options.automerge
-    this.now = options.now ?? (() => performance.now())
+    this.now = options.now ?? (() => realClock.now())
   }
 
   has(name: string): boolean {

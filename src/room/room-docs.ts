@@ -11,7 +11,6 @@ import { DocStore } from '../docs/doc-store.js'
 import { SyncDriver } from '../docs/sync-driver.js'
 import { SyncEngine } from '../docs/sync-engine.js'
 import type { MetricsRegistry } from '../metrics/index.js'
-import { realClock } from '../runtime/clock.js'
 import type { StorageAdapter } from '../storage/adapter.js'
 import type { SynodLibp2p } from '../transport/create-node.js'
 
@@ -46,7 +45,6 @@ export class RoomDocs {
       metrics: deps.metrics,
       // The engine sends only from calls made after construction, when the driver exists.
       send: (peer, frame) => this.driver.send(peer, frame),
-      now: () => realClock.now(),
     })
     this.driver = new SyncDriver(deps.node, deps.roomId, this.engine, deps.metrics, (doc, received, total) => {
       this.transfer.set(doc, { received, total })

@@ -343,12 +343,10 @@ export class RoomOrdering {
    * the founders cannot hear each other for all of `settleMs` still splits.
    */
   private settled(): boolean {
-    if (this.foundedAt === null) return true
-    const group = this.group
+    if (this.foundedAt === null || this.group === null) return true
     const done =
-      group === null ||
       this.deps.clock.now() - this.foundedAt >= this.deps.settleMs ||
-      othersFollowGroup(group, [...new Set([...this.deps.members(), ...(this.deps.registered() ?? [])])], this.deps.memberOrdering())
+      othersFollowGroup(this.group, [...this.deps.members(), ...(this.deps.registered() ?? [])], this.deps.memberOrdering())
     if (done) this.foundedAt = null
     return done
   }

@@ -187,10 +187,6 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
   /** Each member's last seen role, so that only a role change re-routes pending submits. */
   private readonly knownRoles = new Map<string, string>()
   private swim: SwimDriver | undefined
-  /** The room's other members as the relays report their registrations (heard from or not yet). */
-  private readonly registered = new Set<string>()
-  /** True once a relay has sent us the room's list of registrations (the first `registered` event). */
-  private listed = false
   private swimTransport: RaftLibp2pTransport | undefined
   /** What adaptive gossip chose last; starts at the configured values. */
   private heartbeatIntervalMs: number
@@ -248,15 +244,8 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
     })
 
     this.cleanups.push(
-      this.discovery.on('registered', () => {
-        this.listed = true
-      }),
-      this.discovery.on('peer:discovered', ({ id, addrs }) => {
-        if (id !== this.selfId) this.registered.add(id)
-        dialer.want(id, addrs, this.roomId)
-      }),
+      this.discovery.on('peer:discovered', ({ id, addrs }) => dialer.want(id, addrs, this.roomId)),
       this.discovery.on('peer:gone', ({ id }) => {
-        this.registered.delete(id)
         // The relay no longer sees it; if it is still here it keeps talking to us directly and stays a member.
         if (!this.members.has(id)) dialer.forget(id, this.roomId)
       }),
@@ -303,7 +292,7 @@ export class RoomSession extends Emitter<RoomSessionEvents> {
           return out
         },
         members: () => this.members.list().filter((m) => m.state !== 'dead').map((m) => m.id),
-        registered: () => (this.listed ? this.registered : null),
+        registered: () => this.discovery.listedPeers(),
         // A rival founder's next heartbeat, then our reconcile pass or its own, with a heartbeat's worth of slack.
         settleMs: 2 * this.options.heartbeatIntervalMs + this.options.ordering.quorumIntervalMs,
       },

@@ -36,6 +36,8 @@ export function dialableAddresses(node: SynodLibp2p): string[] {
 export class RoomDiscovery extends Emitter<RoomDiscoveryEvents> {
   private readonly abort = new AbortController()
   private readonly sessions = new Set<string>()
+  /** The room's other members as the relays list their registrations; null until a relay has sent its list. */
+  private listed: Set<string> | null = null
   private unsubscribe: (() => void) | undefined
 
   constructor(
@@ -51,6 +53,14 @@ export class RoomDiscovery extends Emitter<RoomDiscoveryEvents> {
     if (this.unsubscribe !== undefined) return
     this.unsubscribe = this.relays.on('relay:connect', ({ addr }) => this.open(addr))
     for (const addr of this.relays.relays.values()) this.open(addr)
+  }
+
+  /**
+   * The room's other members that a relay lists as registered (heard from or not), or null before any relay has sent
+   * its list: until then we do not know who else is in the room.
+   */
+  listedPeers(): ReadonlySet<string> | null {
+    return this.listed
   }
 
   stop(): void {
@@ -107,13 +117,15 @@ export class RoomDiscovery extends Emitter<RoomDiscoveryEvents> {
         const msg = decodeRendezvous(frame)
         switch (msg.type) {
           case 'peers':
+            this.listed ??= new Set()
             this.emit('registered', { relay: relayAddr.toString() })
-            for (const p of msg.peers) this.emit('peer:discovered', { id: p.id, addrs: p.addrs })
+            for (const p of msg.peers) this.discovered(p.id, p.addrs)
             break
           case 'joined':
-            this.emit('peer:discovered', { id: msg.peer.id, addrs: msg.peer.addrs })
+            this.discovered(msg.peer.id, msg.peer.addrs)
             break
           case 'left':
+            this.listed?.delete(msg.id)
             this.emit('peer:gone', { id: msg.id })
             break
           case 'register':
@@ -126,5 +138,10 @@ export class RoomDiscovery extends Emitter<RoomDiscoveryEvents> {
       signal.removeEventListener('abort', onAbort)
       await framed.close()
     }
+  }
+
+  private discovered(id: string, addrs: readonly string[]): void {
+    if (id !== this.node.peerId.toString()) this.listed?.add(id)
+    this.emit('peer:discovered', { id, addrs })
   }
 }
