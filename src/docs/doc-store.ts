@@ -6,7 +6,8 @@
  * change, and what was stored before stays loadable.
  *
  * Several tabs of one origin share one database, so every key carries its writer (this session's peer id) and a
- * sequence number, and is written once: tabs never overwrite each other's data. Loading merges every writer's data;
+ * sequence number, and is written once: tabs never overwrite each other's data. A reloaded page keeps its peer id,
+ * so its numbers continue after the keys it finds of that writer. Loading merges every writer's data;
  * compaction replaces our own keys and those we loaded (their content is in our snapshot), never keys another tab
  * wrote since.
  */
@@ -58,6 +59,9 @@ export class DocStore {
       doc = doc === undefined ? A.load<Record<string, unknown>>(e.data) : A.loadIncremental(doc, e.data)
       state.increments.push(e.key)
       state.bytes += e.data.length
+      // A reloaded page keeps its peer id, so keys of this writer may be here already: go on after them, or the next
+      // write would overwrite what an earlier session stored.
+      if (e.key[5] === this.writer) state.seq = Math.max(state.seq, Number.parseInt(String(e.key[6]), 36) + 1 || 0)
     }
     return doc
   }

@@ -163,6 +163,42 @@ describe('save and load', () => {
   })
 })
 
+describe('the same writer in a later session (a reload keeps its peer id)', () => {
+  it('continues after the keys it wrote before, never overwriting them', async () => {
+    const storage = new MemoryStorageAdapter()
+    const first = store(storage, 'w1', { compactAfterIncrements: 100 })
+    let doc = replica(1)
+    for (let i = 0; i < 3; i++) {
+      doc = inc(doc, 1)
+      await first.save('c', () => asAny(doc))
+    }
+    const second = store(storage, 'w1', { compactAfterIncrements: 100 })
+    let loaded = (await second.load('c')) as unknown as Counter
+    loaded = inc(loaded, 10)
+    await second.save('c', () => asAny(loaded))
+    expect(await keys(storage)).toEqual(['incr/w1/00000000', 'incr/w1/00000001', 'incr/w1/00000002', 'incr/w1/00000003'])
+    expect(value(await freshLoad(storage))).toBe(13)
+  })
+
+  it('continues after its snapshot too', async () => {
+    const storage = new MemoryStorageAdapter()
+    const first = store(storage, 'w1', { compactAfterIncrements: 2 })
+    let doc = replica(1)
+    for (let i = 0; i < 3; i++) {
+      doc = inc(doc, 1)
+      await first.save('c', () => asAny(doc))
+    }
+    const second = store(storage, 'w1', { compactAfterIncrements: 100 })
+    let loaded = (await second.load('c')) as unknown as Counter
+    loaded = inc(loaded, 10)
+    await second.save('c', () => asAny(loaded))
+    expect(await keys(storage)).toEqual(['incr/w1/00000003', 'snap/w1'])
+    expect(value(await freshLoad(storage))).toBe(13)
+    const third = store(storage, 'w1', { compactAfterIncrements: 100 })
+    expect(value(await third.load('c'))).toBe(13)
+  })
+})
+
 describe('increments and compaction', () => {
   it('stores one increment per save, then compacts into one snapshot after compactAfterIncrements', async () => {
     const storage = new MemoryStorageAdapter()
